@@ -1,0 +1,39 @@
+// cipherlora: fine-tune open LLMs on private data. This is the command-line entry point; every
+// subcommand lives in its own file (info_command.cc, eval_command.cc, ...).
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "tensor/threads.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"cipherlora: private LoRA fine-tuning of open LLMs"};
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::simple);
+  int threads = 0;
+  app.add_option("--threads", threads, "worker threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.parse_complete_callback([&] {
+    if (threads > 0) cipherlora::set_num_threads(threads);
+  });
+  cipherlora::register_info_command(app);
+  cipherlora::register_tokenize_command(app);
+  cipherlora::register_eval_command(app);
+  cipherlora::register_generate_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const cipherlora::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -15,7 +15,7 @@ namespace cipherlora {
 void register_eval_command(CLI::App& app) {
   struct Opts {
     std::string model, adapter, data;
-    int64_t seq_len = 2048, batch_size = 8;
+    int64_t seq_len = 0, batch_size = 8;  // seq_len 0: the model's context, at most 2048
     bool json = false;
   };
   auto opts = std::make_shared<Opts>();
@@ -23,8 +23,9 @@ void register_eval_command(CLI::App& app) {
   cmd->add_option("--model", opts->model, "a .gguf file or Hugging Face folder (default: SmolLM2)");
   cmd->add_option("--adapter", opts->adapter, "a PEFT LoRA adapter folder");
   cmd->add_option("--data", opts->data, "JSONL: text, prompt/completion or messages")->required();
-  cmd->add_option("--seq-len", opts->seq_len, "truncate examples to this many tokens")
-      ->capture_default_str()
+  cmd->add_option("--seq-len", opts->seq_len,
+                  "truncate examples to this many tokens (default: the model's context, at most "
+                  "2048)")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
   cmd->add_option("--batch-size", opts->batch_size, "examples per forward pass")
       ->capture_default_str()
@@ -32,6 +33,7 @@ void register_eval_command(CLI::App& app) {
   cmd->add_flag("--json", opts->json, "print one JSON object with per-example losses");
   cmd->callback([opts] {
     ModelSession s = open_model_session(opts->model, opts->adapter);
+    if (opts->seq_len == 0) opts->seq_len = std::min<int64_t>(2048, s.config.max_positions);
     require(opts->seq_len <= s.config.max_positions, "--seq-len " + std::to_string(opts->seq_len) +
                                                          " exceeds the model's context of " +
                                                          std::to_string(s.config.max_positions));

@@ -1,12 +1,10 @@
 // Loads Llama-family weights from GGUF or from a Hugging Face folder into LlamaWeights.
 #include <filesystem>
-#include <fstream>
 
 #include "common/error.h"
 #include "formats/gguf_reader.h"
 #include "formats/hf_checkpoint.h"
 #include "model/llama_weights.h"
-#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer_json.h"
 
 namespace cipherlora {
@@ -33,10 +31,6 @@ std::vector<float> unpermute_rope_rows(const std::vector<float>& w, int64_t n_he
         std::copy(src, src + cols, dst);
       }
   return out;
-}
-
-std::string default_system_from_template(const std::string& tmpl) {
-  return chatml_default_system(tmpl).value_or("");
 }
 
 class GgufLoader {
@@ -92,10 +86,8 @@ class GgufLoader {
     c.bos_id = t.bos_id;
     c.eos_id = t.eos_id;
     c.pad_id = t.pad_id;
-    if (f_.has("tokenizer.chat_template")) {
-      ck.chat_template = f_.get_string("tokenizer.chat_template");
-      ck.default_system = default_system_from_template(ck.chat_template);
-    }
+    if (f_.has("tokenizer.chat_template"))
+      t.chat_template = f_.get_string("tokenizer.chat_template");
     c.validate();
 
     LlamaWeights& w = ck.weights;
@@ -184,15 +176,6 @@ class HfLoader {
     c.bos_id = ck.tokenizer.bos_id;
     c.eos_id = ck.tokenizer.eos_id;
     c.pad_id = ck.tokenizer.pad_id;
-    const std::string tok_cfg = dir_ + "/tokenizer_config.json";
-    if (std::filesystem::exists(tok_cfg)) {
-      std::ifstream in(tok_cfg);
-      nlohmann::json tc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-      if (tc.is_object() && tc.contains("chat_template") && tc["chat_template"].is_string()) {
-        ck.chat_template = tc["chat_template"].get<std::string>();
-        ck.default_system = default_system_from_template(ck.chat_template);
-      }
-    }
     c.validate();
 
     LlamaWeights& w = ck.weights;

@@ -45,7 +45,7 @@ void copy_cols(const float* src, int64_t ld_src, float* dst, int64_t ld_dst, int
     std::memcpy(dst + i * ld_dst, src + i * ld_src, sizeof(float) * width);
 }
 
-constexpr int64_t kHeadChunk = 128;  // rows of logits materialised at once: [128, V]
+constexpr int64_t kHeadChunk = 256;  // rows of logits materialised at once: [256, V]
 
 }  // namespace
 

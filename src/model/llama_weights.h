@@ -45,9 +45,7 @@ struct CheckpointInfo {
 
 struct Checkpoint {
   LlamaWeights weights;
-  TokenizerSpec tokenizer;
-  std::string chat_template;   // raw template text, "" if none
-  std::string default_system;  // system prompt the chat template inserts, "" if none
+  TokenizerSpec tokenizer;  // includes the chat template, when the checkpoint has one
   CheckpointInfo info;
 };
 

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "linear/clear_backend.h"
 #include "model/peft_adapter.h"
+#include "tokenizer/chat_template.h"
 
 namespace cipherlora {
 namespace fs = std::filesystem;
@@ -36,8 +37,8 @@ ModelSession open_model_session(const std::string& model_path, const std::string
   Checkpoint ck = load_checkpoint(s.model_path, with_model);
   s.config = ck.weights.config;
   s.info = ck.info;
-  s.default_system = ck.default_system;
-  s.has_chat_template = ck.chat_template.find("<|im_start|>") != std::string::npos;
+  s.default_system = chatml_default_system(ck.tokenizer.chat_template).value_or("");
+  s.has_chat_template = ck.tokenizer.chat_template.find("<|im_start|>") != std::string::npos;
   s.tokenizer = std::make_unique<BpeTokenizer>(std::move(ck.tokenizer));
   if (with_model) {
     s.model = std::make_unique<LlamaModel>(std::move(ck.weights), clear_backend_factory());

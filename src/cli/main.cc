@@ -1,5 +1,6 @@
 // cipherlora: fine-tune open LLMs on private data. This is the command-line entry point; every
 // subcommand lives in its own file (info_command.cc, eval_command.cc, ...).
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -10,7 +11,10 @@
 int main(int argc, char** argv) {
   CLI::App app{"cipherlora: private LoRA fine-tuning of open LLMs"};
   app.require_subcommand(1);
-  app.failure_message(CLI::FailureMessage::simple);
+  // Errors are one line on stderr (CLI11's own formats add a "Run with --help" line).
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("error: ") + e.what() + "\n";
+  });
   int threads = 0;
   app.add_option("--threads", threads, "worker threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
@@ -24,6 +28,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 checks required options before unknown ones, so "eval --bogus" would blame the
+    // missing --data; the unknown argument is the likelier mistake, so name it first (in
+    // command-line order: ExtrasError lists its arguments back to front).
+    if (e.get_exit_code() != 0) {
+      std::vector<std::string> unknown = app.remaining();
+      for (const CLI::App* sub : app.get_subcommands())
+        for (const std::string& arg : sub->remaining()) unknown.push_back(arg);
+      std::reverse(unknown.begin(), unknown.end());
+      if (!unknown.empty()) return app.exit(CLI::ExtrasError(unknown));
+    }
     return app.exit(e);
   } catch (const cipherlora::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

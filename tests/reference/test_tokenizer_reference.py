@@ -90,3 +90,22 @@ def test_transformers_gguf_loader_differs_only_at_whitespace_before_numbers(smol
     differing = [t for t in TEXTS if smollm2.encode(t).ids != transformers_tok.encode(t)]
     assert differing, "expected a few texts where Digits splitting matters"
     assert all(_number_after_whitespace(t) for t in differing), differing
+
+
+def test_cpp_reference_suite_against_generated_cases(tmp_path):
+    """Runs the env-gated C++ tests (tests/cpp/tokenizer/smollm2_reference_test.cc) on cases made
+    now from Hugging Face: ids of ~200 texts and chats, render_chatml against apply_chat_template,
+    the tokenizer.json loader, and the encoding speed check. They must run, not skip."""
+    import sys
+    from conftest import binary
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "make_tokenizer_cases.py"),
+                    "--gguf", GGUF, "--out", str(tmp_path)], check=True, capture_output=True, timeout=600)
+    env = {**os.environ,
+           "CIPHERLORA_TOKENIZER_SPEC": str(tmp_path / "spec.json"),
+           "CIPHERLORA_TOKENIZER_CASES": str(tmp_path / "cases.json"),
+           "CIPHERLORA_TOKENIZER_JSON": str(tmp_path / "hf" / "tokenizer.json")}
+    proc = subprocess.run([str(binary("tokenizer_tests")), "--gtest_filter=Smollm2Reference.*"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "SKIPPED" not in out and "[  PASSED  ]" in out, out

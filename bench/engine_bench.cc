@@ -7,11 +7,49 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <vector>
 
 #include "common/error.h"
+#include "model/lora.h"
 #include "model/model_session.h"
 #include "tensor/gemm.h"
 #include "tensor/threads.h"
+
+namespace {
+
+using namespace cipherlora;
+
+// Floating-point operations of one forward+backward step (multiply-adds count 2): the frozen
+// linears forward and input-gradient, the LM head on every target row, causal attention (2
+// products forward, 5 backward, over the lower triangle) and the LoRA branches (6 products).
+double step_flops(const LlamaConfig& c, int64_t B, int64_t T, int64_t targets, int64_t rank) {
+  const double N = static_cast<double>(B * T), D = c.dim, Q = c.q_dim(), KV = c.kv_dim(),
+               F = c.ffn_dim, L = c.n_layers;
+  const double linear = 2.0 * N * ((Q + 2 * KV) * D + Q * D + 2 * F * D + D * F);
+  const double head = 2.0 * targets * c.vocab_size * D;
+  const double attn = 7.0 * B * c.n_heads * (T * (T + 1) / 2.0) * c.head_dim * 2.0;
+  double lora = 0.0;
+  for (int p = 0; p < kNumProj; ++p) {
+    auto [out, in] = proj_shape(c, static_cast<Proj>(p));
+    lora += 6.0 * N * rank * static_cast<double>(in + out);
+  }
+  return L * (2.0 * linear + attn + lora) + 2.0 * head;
+}
+
+// The same run's SGEMM rate on a large square product: the practical fp32 ceiling.
+double sgemm_gflops() {
+  const int64_t n = 2048;
+  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+  sgemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  const int reps = 5;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i)
+    sgemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return 2.0 * n * n * n * reps / secs / 1e9;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace cipherlora;
@@ -57,17 +95,19 @@ int main(int argc, char** argv) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
     const double tps = static_cast<double>(B * T) / secs;
+    const double gflops = step_flops(s.config, B, T, batch.n_targets(), rank) / secs / 1e9;
+    const double ceiling = sgemm_gflops();
     if (json) {
       std::printf(
           "{\"tokens_per_s\": %.2f, \"step_s\": %.4f, \"loss\": %.6f, \"threads\": %d, "
-          "\"gemm\": \"%s\"}\n",
-          tps, secs, loss * scale, num_threads(), gemm_kernel_name().c_str());
+          "\"gflops\": %.1f, \"sgemm_gflops\": %.1f, \"gemm\": \"%s\"}\n",
+          tps, secs, loss * scale, num_threads(), gflops, ceiling, gemm_kernel_name().c_str());
     } else {
       std::printf(
-          "cipherlora forward+backward: %.1f tokens/s (%.3f s per %lldx%lld step, "
-          "%d threads, GEMM: %s)\n",
-          tps, secs, static_cast<long long>(B), static_cast<long long>(T), num_threads(),
-          gemm_kernel_name().c_str());
+          "cipherlora forward+backward: %.1f tokens/s (%.3f s per %lldx%lld step, %d threads)\n"
+          "  %.1f GFLOP/s = %.0f%% of this run's 2048^3 SGEMM rate (%.1f GFLOP/s, %s)\n",
+          tps, secs, static_cast<long long>(B), static_cast<long long>(T), num_threads(), gflops,
+          100.0 * gflops / ceiling, ceiling, gemm_kernel_name().c_str());
     }
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -40,7 +40,7 @@ def torch_tokens_per_s(gguf, B, T, steps, warmup, threads, rank):
     for _ in range(steps):
         step()
     secs = (time.perf_counter() - t0) / steps
-    return B * T / secs, secs, torch.__config__.parallel_info().splitlines()[0]
+    return B * T / secs, secs, f"torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
 def main():
@@ -65,7 +65,8 @@ def main():
     print(f"model {a.model.name}, batch {a.batch}x{a.seq_len}, LoRA r={a.lora_r} on all 7 "
           f"projections, {a.threads} threads, forward+backward, mean of {a.steps} steps")
     print(f"  cipherlora     {ours['tokens_per_s']:9.1f} tokens/s  ({ours['step_s']:.3f} s/step; "
-          f"GEMM: {ours['gemm']})")
+          f"{ours['gflops']:.0f} GFLOP/s = {100 * ours['gflops'] / ours['sgemm_gflops']:.0f}% of "
+          f"the {ours['sgemm_gflops']:.0f} GFLOP/s 2048^3 SGEMM; GEMM: {ours['gemm']})")
     print(f"  PyTorch+peft   {tps:9.1f} tokens/s  ({secs:.3f} s/step; {info})")
     print(f"  ratio          {ours['tokens_per_s'] / tps:9.2f}x")
 

@@ -305,12 +305,7 @@ TEST_F(Cli, EvalAppliesTheAdapter) {
   lc.r = 2;
   lc.alpha = 4.0f;
   lc.targets = parse_lora_targets("q_proj,up_proj");
-  LoraAdapter lora(c, lc);
-  lora.init_peft_default(5);
-  std::mt19937 rng(8);
-  for (int64_t l = 0; l < c.n_layers; ++l)
-    for (Proj p : lc.targets)
-      lora.at(l, p).B = testing::random_vector(lora.at(l, p).B.size(), 1.0f, rng);
+  LoraAdapter lora = testing::random_adapter(c, lc, 5, 1.0f);
   save_peft_adapter(file("adapter"), lora, "tiny");
 
   const RunResult r = run({"eval", "--model", model(), "--adapter", file("adapter"), "--data",

@@ -45,12 +45,7 @@ TEST_P(LoraGradients, MatchFiniteDifferences) {
   lc.alpha = 5.0f;
   lc.use_rslora = GetParam();
   lc.targets = parse_lora_targets("all");
-  LoraAdapter lora(c, lc);
-  lora.init_peft_default(3);
-  std::mt19937 rng(11);
-  for (int64_t l = 0; l < c.n_layers; ++l)
-    for (int p = 0; p < kNumProj; ++p)
-      lora.at(l, Proj(p)).B = testing::random_vector(lora.at(l, Proj(p)).B.size(), 0.2f, rng);
+  LoraAdapter lora = testing::random_adapter(c, lc, 3, 0.2f);
   model.set_adapter(&lora);
   const TokenBatch batch = tiny_batch(c);
   const int64_t n = batch.n_targets();

@@ -109,12 +109,7 @@ TEST(PeftAdapter, RoundTripsAllTargetsWithoutRslora) {
   lc.r = 2;
   lc.alpha = 7.5f;
   lc.targets = parse_lora_targets("all");
-  LoraAdapter saved(c, lc);
-  saved.init_peft_default(4);
-  std::mt19937 rng(2);
-  for (int64_t l = 0; l < c.n_layers; ++l)
-    for (Proj p : lc.targets)
-      saved.at(l, p).B = testing::random_vector(saved.at(l, p).B.size(), 1, rng);
+  LoraAdapter saved = testing::random_adapter(c, lc, 4, 1.0f);
   save_peft_adapter(dir.file("adapter"), saved, "tiny/base");
   const LoraAdapter loaded = load_peft_adapter(dir.file("adapter"), c);
   expect_same_adapter(saved, loaded);

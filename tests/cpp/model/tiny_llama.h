@@ -6,6 +6,7 @@
 
 #include "linear/clear_backend.h"
 #include "model/llama_model.h"
+#include "model/lora.h"
 
 namespace cipherlora::testing {
 
@@ -58,6 +59,18 @@ inline LlamaWeights tiny_weights(const LlamaConfig& c, uint32_t seed) {
   for (float& x : w.final_norm) x += 1.0f;
   if (!c.tied_embeddings) w.lm_head = random_vector(c.vocab_size * D, 0.3f, rng);
   return w;
+}
+
+// An adapter with peft's initialisation for A and a random non-zero B [out, r] ~ N(0, b_scale²),
+// so that it changes the model's output and gradients reach A.
+inline LoraAdapter random_adapter(const LlamaConfig& c, const LoraConfig& lc, uint32_t seed,
+                                  float b_scale) {
+  LoraAdapter a(c, lc);
+  a.init_peft_default(seed);
+  std::mt19937 rng(seed + 1);
+  for (int64_t l = lc.first_layer; l < c.n_layers; ++l)
+    for (Proj p : lc.targets) a.at(l, p).B = random_vector(a.at(l, p).B.size(), b_scale, rng);
+  return a;
 }
 
 // Two right-padded rows with some ignored targets.

@@ -10,5 +10,7 @@ void register_info_command(CLI::App& app);
 void register_tokenize_command(CLI::App& app);
 void register_eval_command(CLI::App& app);
 void register_generate_command(CLI::App& app);
+void register_train_command(CLI::App& app);
+void register_demo_data_command(CLI::App& app);
 
 }  // namespace cipherlora

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   cipherlora::register_tokenize_command(app);
   cipherlora::register_eval_command(app);
   cipherlora::register_generate_command(app);
+  cipherlora::register_train_command(app);
+  cipherlora::register_demo_data_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,6 +17,7 @@ class Progress {
   Progress(std::string label, int64_t total);
   void update(int64_t done, const std::string& status = "");
   void finish();
+  bool enabled() const { return enabled_; }
 
  private:
   std::string label_;

@@ -144,7 +144,7 @@ void LlamaModel::lora_fwd(int64_t l, Proj p, const float* x, float* y, int64_t l
   if (s.dropped) {
     grow(s.xd, N * pair.in), grow(s.keep, N * pair.in);
     const uint64_t stream =
-        (dropout_calls_ * 4096 + static_cast<uint64_t>(l)) * kNumProj + static_cast<uint64_t>(p);
+        (dropout_stream_ * 4096 + static_cast<uint64_t>(l)) * kNumProj + static_cast<uint64_t>(p);
     dropout_forward(x, N * pair.in, p_drop, dropout_seed_, stream, s.keep.data(), s.xd.data());
     xd = s.xd.data();
   }
@@ -302,8 +302,7 @@ double LlamaModel::forward_backward(const TokenBatch& batch, float loss_scale) {
   float* dres = input_grad_.data();
   rmsnorm_backward(x_final_.data(), final_norm_.data(), inv_rms_f_.data(), dxf_.data(), dres, N, D,
                    /*accumulate=*/false);
-  for (int64_t l = cfg_.n_layers - 1; l >= 0; --l) layer_backward(l, dres);
-  ++dropout_calls_;
+  for (int64_t l = cfg_.n_layers - 1; l >= first_backprop_layer_; --l) layer_backward(l, dres);
   return loss;
 }
 

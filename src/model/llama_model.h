@@ -47,8 +47,15 @@ class LlamaModel {
   void set_adapter(LoraAdapter* adapter) { lora_ = adapter; }
   LoraAdapter* adapter() const { return lora_; }
 
-  // LoRA dropout masks derive from (seed, call counter): reproducible runs, fresh masks per step.
-  void set_dropout_seed(uint64_t seed) { dropout_seed_ = seed; }
+  // LoRA dropout masks derive from (seed, stream, layer, projection). The trainer passes a new
+  // stream for every micro-batch, so masks are fresh per step yet reproducible on resume.
+  void set_dropout(uint64_t seed, uint64_t stream) {
+    dropout_seed_ = seed, dropout_stream_ = stream;
+  }
+
+  // Backward stops below this layer: layers [0, k) get no backward pass (and should carry no
+  // adapter), which saves their share of the backward compute. 0 = backprop through every layer.
+  void set_first_backprop_layer(int64_t k) { first_backprop_layer_ = k; }
 
   // Forward + backward of loss_scale · Σ cross-entropy over all targets (pass 1/n_targets for the
   // mean). Accumulates adapter gradients (dA, dB); returns the unscaled loss sum. Dropout applies.
@@ -58,7 +65,8 @@ class LlamaModel {
   // target is ignored) when non-null.
   double forward_loss(const TokenBatch& batch, std::vector<double>* per_position_loss);
 
-  // After forward_backward: d(loss_scale·loss)/d(embedding output) [B*T, D]. For tests.
+  // After forward_backward: d(loss_scale·loss)/d(input of the first backprop layer) [B*T, D]
+  // (the embedding output when every layer backpropagates). For tests.
   const std::vector<float>& input_grad() const { return input_grad_; }
 
   // Logits of every position [B*T, V] (forward only). For tests and small inputs.
@@ -101,7 +109,8 @@ class LlamaModel {
   RopeTable rope_;
   LoraAdapter* lora_ = nullptr;
   uint64_t dropout_seed_ = 0;
-  uint64_t dropout_calls_ = 0;
+  uint64_t dropout_stream_ = 0;
+  int64_t first_backprop_layer_ = 0;
 
   // Buffers, sized for the largest batch seen; reused across calls (no allocation per step).
   int64_t B_ = 0, T_ = 0;

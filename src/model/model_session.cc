@@ -31,7 +31,7 @@ std::string default_model_path() {
 }
 
 ModelSession open_model_session(const std::string& model_path, const std::string& adapter_dir,
-                                bool with_model) {
+                                bool with_model, const LinearBackendFactory& factory) {
   ModelSession s;
   s.model_path = model_path.empty() ? default_model_path() : model_path;
   Checkpoint ck = load_checkpoint(s.model_path, with_model);
@@ -41,7 +41,8 @@ ModelSession open_model_session(const std::string& model_path, const std::string
   s.has_chat_template = ck.tokenizer.chat_template.find("<|im_start|>") != std::string::npos;
   s.tokenizer = std::make_unique<BpeTokenizer>(std::move(ck.tokenizer));
   if (with_model) {
-    s.model = std::make_unique<LlamaModel>(std::move(ck.weights), clear_backend_factory());
+    s.model = std::make_unique<LlamaModel>(std::move(ck.weights),
+                                           factory ? factory : clear_backend_factory());
     if (!adapter_dir.empty()) {
       s.adapter = std::make_unique<LoraAdapter>(load_peft_adapter(adapter_dir, s.config));
       s.model->set_adapter(s.adapter.get());

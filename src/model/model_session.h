@@ -32,7 +32,9 @@ struct ModelSession {
 
 // model_path "" = default_model_path(); adapter_dir "" = none. with_model=false loads only the
 // tokenizer and metadata (for `tokenize`/`info`, which need no engine).
+// `factory` builds the frozen linears (default: the clear fp32 backend).
 ModelSession open_model_session(const std::string& model_path, const std::string& adapter_dir,
-                                bool with_model = true);
+                                bool with_model = true,
+                                const LinearBackendFactory& factory = nullptr);
 
 }  // namespace cipherlora

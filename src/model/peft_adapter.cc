@@ -147,23 +147,16 @@ void save_peft_adapter(const std::string& dir, const LoraAdapter& a,
       {"alpha_pattern", nlohmann::json::object()},
   };
 
-  const fs::path target(dir);
-  const fs::path tmp = target.string() + ".tmp";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  write_safetensors((tmp / "adapter_model.safetensors").string(), tensors, {{"format", "pt"}});
-  {
-    AtomicFileWriter out((tmp / "adapter_config.json").string());
-    const std::string text = cfg.dump(2) + "\n";
-    out.write(text.data(), text.size());
-    out.commit();
-  }
-  const fs::path old = target.string() + ".old";
+  // Each file is replaced atomically; the config goes last, so a folder with a config always
+  // has the matching tensors beside it.
   std::error_code ec;
-  fs::remove_all(old, ec);
-  if (fs::exists(target)) fs::rename(target, old);
-  fs::rename(tmp, target);
-  fs::remove_all(old, ec);
+  fs::create_directories(dir, ec);
+  require(!ec, "adapter " + dir + ": cannot create the folder: " + ec.message());
+  write_safetensors(dir + "/adapter_model.safetensors", tensors, {{"format", "pt"}});
+  AtomicFileWriter out(dir + "/adapter_config.json");
+  const std::string text = cfg.dump(2) + "\n";
+  out.write(text.data(), text.size());
+  out.commit();
 }
 
 }  // namespace cipherlora

@@ -22,8 +22,9 @@ std::string peft_tensor_name(int64_t layer, Proj p, char factor);
 // target, or a tensor whose shape does not fit the model.
 LoraAdapter load_peft_adapter(const std::string& dir, const LlamaConfig& model);
 
-// Writes the folder atomically: everything goes to a temporary sibling folder first, which then
-// replaces `dir`; an interrupted save leaves any previous adapter in place.
+// Writes adapter_model.safetensors and adapter_config.json into `dir` (created if needed), each
+// file atomically (temporary file + rename), tensors first: an interrupted save leaves either the
+// previous adapter or the new one, and other files in `dir` (logs, checkpoints) are untouched.
 void save_peft_adapter(const std::string& dir, const LoraAdapter& adapter,
                        const std::string& base_model_name);
 

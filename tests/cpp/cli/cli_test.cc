@@ -1,100 +1,27 @@
 // The `cipherlora` program end to end ($CIPHERLORA_BIN, set by ctest): bad input gives a non-zero
 // exit code, exactly one line on stderr naming the problem and nothing on stdout; the commands
 // work on a tiny GGUF model (the hand vocabulary of tokenizer/hand_vocab.h) written by the test.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_runner.h"
 #include "formats/test_util.h"
 #include "model/llama_model.h"
 #include "model/peft_adapter.h"
 #include "model/tiny_checkpoint.h"
 #include "tokenizer/bpe_tokenizer.h"
 
-extern char** environ;
-
 namespace cipherlora {
 namespace {
 
-namespace fs = std::filesystem;
+using test::expect_failure;
+using test::run;
+using test::RunResult;
 using test::TempDir;
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string binary() {
-  if (const char* env = std::getenv("CIPHERLORA_BIN"); env != nullptr && *env != '\0') return env;
-  // Run by hand: the program sits next to this test in the build folder.
-  return (fs::read_symlink("/proc/self/exe").parent_path() / "cipherlora").string();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Runs the program with args, stdin from /dev/null, and returns its exit code and output.
-RunResult run(const std::vector<std::string>& args) {
-  static TempDir out_dir;
-  static int counter = 0;
-  const std::string out_path = out_dir.file("out" + std::to_string(counter));
-  const std::string err_path = out_dir.file("err" + std::to_string(counter++));
-  const std::string bin = binary();
-  std::vector<std::string> storage = {bin};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& s : storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult r;
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot start " << bin << ": " << std::strerror(rc);
-    return r;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out_path);
-  r.err = read_file(err_path);
-  return r;
-}
-
-// A failed run: non-zero exit, nothing on stdout, one line on stderr holding every part.
-void expect_failure(const std::vector<std::string>& args, const std::vector<std::string>& parts) {
-  std::string cmd = "cipherlora";
-  for (const std::string& a : args) cmd += " " + a;
-  SCOPED_TRACE(cmd);
-  const RunResult r = run(args);
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_EQ(r.out, "");
-  ASSERT_FALSE(r.err.empty());
-  EXPECT_EQ(r.err.back(), '\n');
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "stderr: " << r.err;
-  for (const std::string& part : parts)
-    EXPECT_NE(r.err.find(part), std::string::npos) << "stderr \"" << r.err << "\" lacks " << part;
-}
 
 class Cli : public ::testing::Test {
  protected:

@@ -282,11 +282,13 @@ TEST(PeftAdapter, NonContiguousOrNonTailLayersAreRejected) {
   }
 }
 
-TEST(PeftAdapter, SavingOverAnAdapterReplacesItWholly) {
+// Saving replaces the adapter's two files and leaves other files (the trainer's log and
+// checkpoints live beside the adapter) and no temporaries behind.
+TEST(PeftAdapter, SavingOverAnAdapterReplacesItsFiles) {
   TempDir dir;
   const LlamaConfig c = tiny_config();
   save_peft_adapter(dir.file("adapter"), random_adapter(c, 1), "tiny/base");
-  test::write_text(dir.file("adapter/stale.txt"), "from an earlier run");
+  test::write_text(dir.file("adapter/train_log.jsonl"), "from an earlier run");
   const LoraAdapter second = random_adapter(c, 2, 0, "k_proj,gate_proj");
   save_peft_adapter(dir.file("adapter"), second, "tiny/base");
 
@@ -295,8 +297,9 @@ TEST(PeftAdapter, SavingOverAnAdapterReplacesItWholly) {
   for (const auto& e : fs::directory_iterator(dir.path())) top.insert(e.path().filename());
   for (const auto& e : fs::directory_iterator(dir.file("adapter")))
     inside.insert(e.path().filename());
-  EXPECT_EQ(top, (std::set<std::string>{"adapter"}));  // no adapter.tmp / adapter.old
-  EXPECT_EQ(inside, (std::set<std::string>{"adapter_config.json", "adapter_model.safetensors"}));
+  EXPECT_EQ(top, (std::set<std::string>{"adapter"}));
+  EXPECT_EQ(inside, (std::set<std::string>{"adapter_config.json", "adapter_model.safetensors",
+                                           "train_log.jsonl"}));
 }
 
 }  // namespace

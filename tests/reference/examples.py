@@ -62,3 +62,15 @@ def build_example(tok, record):
     if ids[-1] != eos:
         ids, labels = ids + [eos], labels + [eos]
     return ids, labels
+
+
+def padded_batch(tok, records=RECORDS):
+    """All records as one right-padded batch: (input_ids, labels, attention_mask) tensors."""
+    import torch
+    examples = [build_example(tok, r) for r in records]
+    T = max(len(ids) for ids, _ in examples)
+    pad = tok.pad_token_id
+    ids = torch.tensor([i + [pad] * (T - len(i)) for i, _ in examples])
+    labels = torch.tensor([l + [-100] * (T - len(l)) for _, l in examples])
+    mask = torch.tensor([[1] * len(i) + [0] * (T - len(i)) for i, _ in examples])
+    return ids, labels, mask

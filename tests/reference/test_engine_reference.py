@@ -8,7 +8,7 @@ import torch
 from safetensors.numpy import load_file
 
 from conftest import run
-from examples import RECORDS, build_example, write_jsonl
+from examples import RECORDS, build_example, padded_batch, write_jsonl
 
 ALL_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -93,12 +93,7 @@ def test_adapter_gradients_match_torch(tmp_path, gguf_path, peft_adapter, hf_tok
     ours = load_file(str(out))
 
     # The reference: one right-padded batch, mean cross-entropy over all its target tokens.
-    examples = [build_example(hf_tokenizer, r) for r in RECORDS]
-    T = max(len(ids) for ids, _ in examples)
-    pad = hf_tokenizer.pad_token_id
-    ids = torch.tensor([i + [pad] * (T - len(i)) for i, _ in examples])
-    labels = torch.tensor([l + [-100] * (T - len(l)) for _, l in examples])
-    mask = torch.tensor([[1] * len(i) + [0] * (T - len(i)) for i, _ in examples])
+    ids, labels, mask = padded_batch(hf_tokenizer)
     model.zero_grad()
     loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
     loss.backward()

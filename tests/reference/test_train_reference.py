@@ -10,7 +10,7 @@ import torch
 from safetensors.numpy import load_file
 
 from conftest import run
-from examples import RECORDS, build_example, write_jsonl
+from examples import RECORDS, build_example, padded_batch, write_jsonl
 
 ALL_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 STEPS, LR, WARMUP, WD, CLIP = 5, 2e-3, 2, 0.01, 1.0
@@ -45,12 +45,7 @@ def torch_reference(hf_model, tok, init_folder):
     from peft import PeftModel
     from transformers import get_linear_schedule_with_warmup
     model = PeftModel.from_pretrained(hf_model, init_folder, is_trainable=True)
-    examples = [build_example(tok, r) for r in RECORDS]
-    T = max(len(i) for i, _ in examples)
-    pad = tok.pad_token_id
-    ids = torch.tensor([i + [pad] * (T - len(i)) for i, _ in examples])
-    labels = torch.tensor([l + [-100] * (T - len(l)) for _, l in examples])
-    mask = torch.tensor([[1] * len(i) + [0] * (T - len(i)) for i, _ in examples])
+    ids, labels, mask = padded_batch(tok)
     params = [p for n, p in model.named_parameters() if "lora_" in n]
     opt = torch.optim.AdamW(params, lr=LR, weight_decay=WD)
     sched = get_linear_schedule_with_warmup(opt, WARMUP, STEPS)

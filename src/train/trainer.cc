@@ -134,7 +134,7 @@ StepRecord Trainer::train_step() {
   rec.loss = targets > 0 ? loss_sum / static_cast<double>(targets)
                          : std::numeric_limits<double>::quiet_NaN();
   rec.grad_norm = opts_.max_grad_norm > 0.0 ? clip_grad_norm(grads_, opts_.max_grad_norm)
-                                             : global_grad_norm(grads_);
+                                            : global_grad_norm(grads_);
   rec.lr = lr_at(schedule_, opts_.lr, step_, opts_.warmup_steps, total_steps_);
   optimizer_->step(rec.lr);
   rec.step = ++step_;
@@ -160,15 +160,24 @@ double Trainer::evaluate() {
 std::string Trainer::options_fingerprint() const {
   const LoraConfig& c = adapter_.config();
   nlohmann::json j = {
-      {"seq_len", opts_.seq_len},        {"batch_size", opts_.batch_size},
-      {"grad_accum", opts_.grad_accum},  {"total_steps", total_steps_},
-      {"pack", opts_.pack},              {"lr", opts_.lr},
-      {"weight_decay", opts_.weight_decay}, {"max_grad_norm", opts_.max_grad_norm},
-      {"scheduler", opts_.scheduler},    {"warmup_steps", opts_.warmup_steps},
-      {"seed", opts_.seed},              {"train_examples", train_.size()},
-      {"r", c.r},                        {"alpha", c.alpha},
-      {"dropout", c.dropout},            {"rslora", c.use_rslora},
-      {"first_layer", c.first_layer},    {"trainable", adapter_.trainable_parameters()},
+      {"seq_len", opts_.seq_len},
+      {"batch_size", opts_.batch_size},
+      {"grad_accum", opts_.grad_accum},
+      {"total_steps", total_steps_},
+      {"pack", opts_.pack},
+      {"lr", opts_.lr},
+      {"weight_decay", opts_.weight_decay},
+      {"max_grad_norm", opts_.max_grad_norm},
+      {"scheduler", opts_.scheduler},
+      {"warmup_steps", opts_.warmup_steps},
+      {"seed", opts_.seed},
+      {"train_examples", train_.size()},
+      {"r", c.r},
+      {"alpha", c.alpha},
+      {"dropout", c.dropout},
+      {"rslora", c.use_rslora},
+      {"first_layer", c.first_layer},
+      {"trainable", adapter_.trainable_parameters()},
   };
   return j.dump();
 }

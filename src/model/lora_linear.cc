@@ -1,5 +1,6 @@
 #include "model/lora_linear.h"
 
+#include "common/splitmix64.h"
 #include "tensor/gemm.h"
 
 namespace cipherlora {
@@ -32,25 +33,15 @@ void lora_backward(LoraPair& p, float s, const float* xd, const float* u, const 
   for (int64_t i = 0; i < n; ++i) dx[i] += keep[i] ? keep_scale * tmp[i] : 0.0f;
 }
 
-namespace {
-// SplitMix64: a fast, well-mixed counter hash; dropout needs reproducibility, not secrecy.
-inline uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
-
 void dropout_forward(const float* x, int64_t n, float p, uint64_t seed, uint64_t stream,
                      uint8_t* keep, float* xd) {
-  const uint64_t base = mix64(seed ^ mix64(stream));
+  const uint64_t base = splitmix64_mix(seed ^ splitmix64_mix(stream));
   // keep when the top 24 bits, as a uniform in [0, 1), are >= p.
   const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(p) * (1 << 24));
   const float scale = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    const uint64_t h = mix64(base + static_cast<uint64_t>(i)) >> 40;
+    const uint64_t h = splitmix64_mix(base + static_cast<uint64_t>(i)) >> 40;
     keep[i] = h >= threshold;
     xd[i] = keep[i] ? x[i] * scale : 0.0f;
   }

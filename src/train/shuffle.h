@@ -15,22 +15,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/splitmix64.h"
+
 namespace cipherlora {
-
-// SplitMix64: state += 0x9e3779b97f4a7c15, then the output is a bijective mix of the state.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t state) : state_(state) {}
-  uint64_t next();
-  // Uniform in [0, bound) without modulo bias; bound must be > 0.
-  uint64_t below(uint64_t bound);
-
- private:
-  uint64_t state_;
-};
-
-// The output SplitMix64 would give from `state` (one step), used to derive stream seeds.
-uint64_t splitmix64_mix(uint64_t state);
 
 // A permutation of [0, n) for the given seed and epoch; n >= 0 (throws Error otherwise).
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, int64_t epoch);

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "model/llama_layer.h"
 #include "model/lora_linear.h"
+#include "tensor/elementwise.h"
 #include "tensor/embedding.h"
 #include "tensor/gemm.h"
 #include "tensor/rmsnorm.h"
@@ -107,7 +108,7 @@ void LlamaModel::decode(const int32_t* tokens, int64_t n, KvCache& cache, float*
                      cfg_.n_kv_heads, cfg_.head_dim);
     L.o->forward(attn, n, tmp);
     lora(l, Proj::o, attn, tmp, D);
-    for (int64_t i = 0; i < n * D; ++i) x[i] += tmp[i];
+    add(x, tmp, x, n * D);
     rmsnorm_forward(x, L.ffn_norm.data(), xn, inv, n, D, cfg_.rms_eps);
     L.gate_up->forward(xn, n, gu);
     lora(l, Proj::gate, xn, gu, 2 * F);
@@ -115,7 +116,7 @@ void LlamaModel::decode(const int32_t* tokens, int64_t n, KvCache& cache, float*
     swiglu_forward(gu, h, n, F);
     L.down->forward(h, n, tmp);
     lora(l, Proj::down, h, tmp, D);
-    for (int64_t i = 0; i < n * D; ++i) x[i] += tmp[i];
+    add(x, tmp, x, n * D);
   }
   cache.len += n;
   const float* last = x + (n - 1) * D;

@@ -9,6 +9,7 @@
 #include "model/lora_linear.h"
 #include "tensor/attention.h"
 #include "tensor/cross_entropy.h"
+#include "tensor/elementwise.h"
 #include "tensor/embedding.h"
 #include "tensor/gemm.h"
 #include "tensor/rmsnorm.h"
@@ -30,11 +31,6 @@ std::vector<float> concat_rows(std::initializer_list<const std::vector<float>*> 
 template <typename T>
 void grow(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
-}
-
-void add(const float* a, const float* b, float* out, int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
 // Copies columns [col, col+width) of src [N, ld] into dst [N, width], or back.

@@ -82,18 +82,16 @@ Trainer::Trainer(LlamaModel& model, LoraAdapter& adapter, std::vector<Example> t
 
 Trainer::~Trainer() = default;
 
-const std::vector<Example>& Trainer::epoch_rows(int64_t epoch) {
+const std::vector<const Example*>& Trainer::epoch_rows(int64_t epoch) {
   if (epoch == cached_epoch_) return epoch_rows_;
   const std::vector<int64_t> perm =
       epoch_permutation(static_cast<int64_t>(train_.size()), opts_.seed, epoch);
-  std::vector<const Example*> order;
-  order.reserve(perm.size());
-  for (int64_t i : perm) order.push_back(&train_[i]);
+  epoch_rows_.clear();
+  for (int64_t i : perm) epoch_rows_.push_back(&train_[i]);
   if (opts_.pack) {
-    epoch_rows_ = pack_rows(order, opts_.seq_len);
-  } else {
+    packed_ = pack_rows(epoch_rows_, opts_.seq_len);
     epoch_rows_.clear();
-    for (const Example* e : order) epoch_rows_.push_back(*e);
+    for (const Example& e : packed_) epoch_rows_.push_back(&e);
   }
   cached_epoch_ = epoch;
   return epoch_rows_;
@@ -106,7 +104,7 @@ StepRecord Trainer::train_step() {
   rec.epoch = step_ / steps_per_epoch_;
   const int64_t first = (step_ % steps_per_epoch_) * opts_.grad_accum;
   const int64_t count = std::min(opts_.grad_accum, batches_per_epoch_ - first);
-  const std::vector<Example>& rows = epoch_rows(rec.epoch);
+  const std::vector<const Example*>& rows = epoch_rows(rec.epoch);
 
   // The step's batches, built first so that the loss can be normalised over all their targets.
   std::vector<TokenBatch> batches;
@@ -115,7 +113,7 @@ StepRecord Trainer::train_step() {
     std::vector<const Example*> group;
     for (int64_t i = b * opts_.batch_size;
          i < std::min<int64_t>((b + 1) * opts_.batch_size, static_cast<int64_t>(rows.size())); ++i)
-      group.push_back(&rows[i]);
+      group.push_back(rows[i]);
     batches.push_back(make_batch(group, opts_.seq_len, pad_id_));
     targets += batches.back().n_targets();
     for (const Example* e : group)

@@ -77,7 +77,7 @@ class Trainer {
 
  private:
   // Rows (examples or packed chunks) of epoch e, in training order.
-  const std::vector<Example>& epoch_rows(int64_t epoch);
+  const std::vector<const Example*>& epoch_rows(int64_t epoch);
   std::string options_fingerprint() const;
 
   LlamaModel& model_;
@@ -91,7 +91,8 @@ class Trainer {
   int64_t batches_per_epoch_ = 0, steps_per_epoch_ = 0, total_steps_ = 0;
   int64_t step_ = 0;
   int64_t cached_epoch_ = -1;
-  std::vector<Example> epoch_rows_;
+  std::vector<const Example*> epoch_rows_;  // into train_, or into packed_ with `pack`
+  std::vector<Example> packed_;
 };
 
 }  // namespace cipherlora

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake ninja-build pkg-config libdnnl-dev libsodium-dev
+packages=(build-essential cmake ninja-build pkg-config libdnnl-dev libsodium-dev libssl-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libpcre2-dev
   clang-format python3-venv)
 missing=()

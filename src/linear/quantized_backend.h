@@ -26,7 +26,7 @@
 // Non-finite inputs throw Error.
 #pragma once
 
-#include "linear/int8_gemm.h"
+#include "tensor/int8_gemm.h"
 #include "linear/linear_backend.h"
 
 namespace cipherlora {

@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "linear/int8_gemm.h"
+#include "tensor/int8_gemm.h"
 
 namespace cipherlora {
 

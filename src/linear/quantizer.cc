@@ -5,7 +5,7 @@
 #include <string>
 
 #include "common/error.h"
-#include "linear/vector_clones.h"
+#include "tensor/vector_clones.h"
 
 namespace cipherlora {
 namespace {

@@ -1,4 +1,4 @@
-#include "linear/int8_gemm.h"
+#include "tensor/int8_gemm.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "linear/vector_clones.h"
+#include "tensor/vector_clones.h"
 
 namespace cipherlora {
 namespace {

@@ -1,4 +1,4 @@
-#include "linear/int8_gemm.h"
+#include "tensor/int8_gemm.h"
 
 #include <gtest/gtest.h>
 

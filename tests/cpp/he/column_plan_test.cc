@@ -1,0 +1,59 @@
+#include "he/column_plan.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/error.h"
+#include "he/security.h"
+
+namespace cipherlora {
+namespace {
+
+// The inequalities plan_columns promises (column_plan.h), checked on the numbers it returns.
+void expect_sound(const ColumnPlan& p, int64_t x_bound, double l1, double l2) {
+  const double delta = std::ldexp(1.0, p.log_delta);
+  const double y_max = x_bound * l1;
+  EXPECT_GE(delta, 8 * kTailSigmas * 3.2 * l2);
+  EXPECT_LE(delta * (2 * y_max + 1), std::ldexp(1.0, p.log_q));
+  EXPECT_LE(std::ldexp(1.0, p.log_q - p.log_q_b), delta / 4);  // rounding of B <= Δ/8
+  EXPECT_LE(std::ldexp(1.0, p.log_q - p.log_q_a) * kTailSigmas * std::sqrt(p.n() / 12.0),
+            delta / 8);
+  EXPECT_GE(p.log_q_b, 1);
+  EXPECT_LE(p.log_q_a, p.log_q);
+  EXPECT_NO_THROW(check_security(p.log_n, p.log_q, 3.2));
+}
+
+TEST(ColumnPlan, EightBitActivationsFitTheNarrowSet) {
+  // Worst-case int8 weights (every entry 127) at the benchmark's largest K.
+  for (int64_t K : {1, 576, 1536, 4096, 8192}) {
+    const double l1 = 127.0 * K, l2 = 127.0 * std::sqrt(static_cast<double>(K));
+    const ColumnPlan p = plan_columns(K, 128, l1, l2);
+    EXPECT_EQ(p.log_n, 11) << K;
+    expect_sound(p, 128, l1, l2);
+  }
+}
+
+TEST(ColumnPlan, WiderValuesMoveToTheWideSet) {
+  const int64_t K = 4096;
+  const double l1 = 127.0 * K, l2 = 127.0 * 64;
+  const ColumnPlan p = plan_columns(K, 1 << 15, l1, l2);  // 16-bit activations
+  EXPECT_EQ(p.log_n, 12);
+  EXPECT_LE(p.log_q, 64);
+  expect_sound(p, 1 << 15, l1, l2);
+}
+
+TEST(ColumnPlan, RefusesWhatNoSetHolds) {
+  EXPECT_THROW(plan_columns(1 << 20, 1 << 20, 127.0 * (1 << 20), 127.0 * 1024), Error);
+  EXPECT_THROW(plan_columns(0, 128, 1, 1), Error);
+}
+
+TEST(ColumnPlan, SmallerWeightsNeedFewerBits) {
+  const ColumnPlan big = plan_columns(576, 128, 127.0 * 576, 127.0 * 24);
+  const ColumnPlan small = plan_columns(576, 128, 20.0 * 576, 25.0 * 24);
+  EXPECT_LT(small.log_q, big.log_q);
+  expect_sound(small, 128, 20.0 * 576, 25.0 * 24);
+}
+
+}  // namespace
+}  // namespace cipherlora

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "linear/quantized_product.h"
+#include "linear/quantized_weight.h"
 #include "linear/quantizer.h"
 
 namespace cipherlora {
@@ -21,28 +22,22 @@ class QuantizedBackend final : public LinearBackend {
         in_(in),
         n_bits_(n_bits),
         kernel_(kernel),
-        wq_(out * in),
-        w_scale_(out),
-        row_sum_(out),
-        col_sum_(in) {
-    quantize_weight_per_channel(weight.data(), out, in, wq_.data(), w_scale_.data());
-    int8_column_sums(wq_.data(), in, out, /*trans=*/true, row_sum_.data());   // over i
-    int8_column_sums(wq_.data(), out, in, /*trans=*/false, col_sum_.data());  // over j
-  }
+        w_(weight.data(), out, in) {}
 
   int64_t in_features() const override { return in_; }
   int64_t out_features() const override { return out_; }
 
   void forward(const float* x, int64_t T, float* y) override {
     // y[T, out] = x[T, in] · Wᵀ: op(B) = Wqᵀ, i.e. Wq [out, in] read transposed.
-    const Int8Operand w{wq_.data(), in_, out_, /*trans=*/true, row_sum_.data(), w_scale_.data()};
+    const Int8Operand w{w_.wq.data(), in_, out_, /*trans=*/true, w_.row_sum.data(),
+                        w_.scale.data()};
     run(x, T, in_, nullptr, w, y, "forward");
   }
 
   void backward(const float* dy, int64_t T, float* dx) override {
     // dx[T, in] = G[T, out] · W with G = dy · diag(w_scale): op(B) = Wq [out, in] as is.
-    const Int8Operand w{wq_.data(), out_, in_, /*trans=*/false, col_sum_.data(), nullptr};
-    run(dy, T, out_, w_scale_.data(), w, dx, "backward");
+    const Int8Operand w{w_.wq.data(), out_, in_, /*trans=*/false, w_.col_sum.data(), nullptr};
+    run(dy, T, out_, w_.scale.data(), w, dx, "backward");
   }
 
  private:
@@ -69,10 +64,7 @@ class QuantizedBackend final : public LinearBackend {
   int64_t out_, in_;
   int n_bits_;
   Int8Kernel kernel_;
-  std::vector<int8_t> wq_;        // [out, in]
-  std::vector<float> w_scale_;    // [out]
-  std::vector<int32_t> row_sum_;  // [out]  Σ_i Wq[j, i]
-  std::vector<int32_t> col_sum_;  // [in]   Σ_j Wq[j, i]
+  QuantizedWeight w_;
   // Scratch reused across calls.
   std::vector<uint8_t> q_lo_, q_hi_;  // [T, K]
   std::vector<float> scale_;          // [T]

@@ -132,6 +132,15 @@ void quantized_product_exact(Int8Kernel kernel, const QuantizedTokens& a, const 
   });
 }
 
+void dequantize_rows(const int64_t* acc, int64_t T, int64_t N, const float* row_scale,
+                     const float* col_scale, float* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t* row = acc + t * N;
+    dequantize_row([row](int64_t n) { return row[n]; }, N, row_scale[t], col_scale, y + t * N);
+  }
+}
+
 void quantized_product(Int8Kernel kernel, const QuantizedTokens& a, const Int8Operand& b,
                        QuantizedProductBuffers& buffers, float* y) {
   check_operands(a, b);

@@ -59,6 +59,11 @@ void int8_column_sums(const int8_t* B, int64_t K, int64_t N, bool trans, int32_t
 void quantized_product_exact(Int8Kernel kernel, const QuantizedTokens& a, const Int8Operand& b,
                              QuantizedProductBuffers& buffers, int64_t* acc);
 
+// y [T, N] = dequantize(acc [T, N], row_scale [T], col_scale [N] or 1): the epilogue of
+// quantized_product(), for products computed elsewhere (the encrypted backend).
+void dequantize_rows(const int64_t* acc, int64_t T, int64_t N, const float* row_scale,
+                     const float* col_scale, float* y);
+
 // y [T, N] = the dequantized product above (overwritten).
 void quantized_product(Int8Kernel kernel, const QuantizedTokens& a, const Int8Operand& b,
                        QuantizedProductBuffers& buffers, float* y);

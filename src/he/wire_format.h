@@ -45,6 +45,8 @@
 #include <span>
 #include <vector>
 
+#include "he/seed.h"
+
 namespace cipherlora {
 
 constexpr uint16_t kWireVersion = 1;
@@ -58,10 +60,6 @@ constexpr uint32_t kMaxWireColumns = uint32_t{1} << 20;
 
 enum class Direction : uint8_t { kForward = 0, kBackward = 1 };
 
-struct Seed {
-  std::array<uint8_t, 32> bytes{};
-  bool operator==(const Seed&) const = default;
-};
 
 struct EncryptedRequest {
   uint32_t linear_id = 0;                     // which frozen linear of the worker's model

@@ -228,33 +228,34 @@ void portable_inverse(const NttTables& t, uint64_t* a) {
   }
 }
 
-void portable_product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* w,
-                               const uint64_t* w_quot, uint64_t* res) {
+void portable_product_residues(const NttTables& t, const uint64_t* a, int log_q,
+                               const uint64_t* mult, uint64_t* res) {
   const SignedResidue residue(t, log_q);
   for (int64_t i = 0; i < t.n; ++i) res[i] = residue(a[i]);
   forward_lazy(t, res);
-  for (int64_t i = 0; i < t.n; ++i) res[i] = mul_shoup(res[i], w[i], w_quot[i], t.p);
+  for (int64_t i = 0; i < t.n; ++i) res[i] = mul_shoup(res[i], mult[i], mult[t.n + i], t.p);
   inverse_lazy(t, res);
   for (int64_t i = 0; i < t.n; ++i) res[i] = min_u64(res[i], res[i] - t.p);
 }
 
-void product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* w,
-                      const uint64_t* w_quot, uint64_t* res) {
+void product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* mult,
+                      uint64_t* res) {
   assert(log_q >= 1 && log_q <= 64);
   if (t.kernel == NttKernel::kIfma)
-    ifma_product_residues(t, a, log_q, w, w_quot, res);
+    ifma_product_residues(t, a, log_q, mult, res);
   else
-    portable_product_residues(t, a, log_q, w, w_quot, res);
+    portable_product_residues(t, a, log_q, mult, res);
 }
 
-void prepare_multiplicand(const NttTables& t, const uint64_t* b, uint64_t* w, uint64_t* w_quot) {
+int64_t multiplicand_words(const NttTables& t) {
+  return t.kernel == NttKernel::kIfma ? 4 * t.n : 2 * t.n;
+}
+
+void prepare_multiplicand(const NttTables& t, const uint64_t* b, uint64_t* mult) {
+  if (t.kernel == NttKernel::kIfma) return ifma_prepare_multiplicand(t, b, mult);
   for (int64_t i = 0; i < t.n; ++i) {
-    // The IFMA kernel multiplies inside its transposed 8×8 tail: entry 64c + 8r + l of the
-    // bit-reversed order sits at 64c + 8l + r.
-    const int64_t at =
-        t.kernel == NttKernel::kIfma ? (i & ~int64_t{63}) | (i & 7) << 3 | (i >> 3 & 7) : i;
-    w[at] = mul_mod(b[i], t.n_inv, t.p);
-    w_quot[at] = shoup_quotient(w[at], t.p, t.shoup_bits);
+    mult[i] = mul_mod(b[i], t.n_inv, t.p);
+    mult[t.n + i] = shoup_quotient(mult[i], t.p, t.shoup_bits);
   }
 }
 
@@ -292,14 +293,13 @@ void portable_lift_centered(const CrtLift& lift, const uint64_t* r1, const uint6
   }
 }
 
-void product_lifted(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* w,
-                    const uint64_t* w_quot, const CrtLift& lift, const uint64_t* r1, uint64_t* work,
-                    uint64_t* out) {
+void product_lifted(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* mult,
+                    const CrtLift& lift, const uint64_t* r1, uint64_t* work, uint64_t* out) {
   assert(log_q >= 1 && log_q <= 64 && t.p == (lift.primes == 1 ? lift.p1 : lift.p2));
   if (t.kernel == NttKernel::kIfma) {
-    ifma_product_lifted(t, a, log_q, w, w_quot, lift, r1, work, out);
+    ifma_product_lifted(t, a, log_q, mult, lift, r1, work, out);
   } else {
-    portable_product_residues(t, a, log_q, w, w_quot, work);
+    portable_product_residues(t, a, log_q, mult, work);
     portable_lift_centered(lift, lift.primes == 1 ? work : r1, work, t.n, log_q, out);
   }
 }

@@ -286,6 +286,7 @@ CIPHERLORA_IFMA_INLINE void transpose8(V* v) {
 // Stages h = 4, 2, 1 of chunk c, transposed (u[l] lane r = element 64c + 8r + l). Twiddle rows
 // in the permuted tables: h = 4 at n/8 + 8c, h = 2 at n/4 + 16c (rows for l>>2 = 0, 1), h = 1
 // at n/2 + 32c (rows for l>>1 = 0..3).
+template <bool kWithH1 = true>
 CIPHERLORA_IFMA_INLINE void forward_lanes(V* u, const NttTables& t, int64_t c, const Mod& md) {
   const int64_t n = t.n;
   const uint64_t* w = t.fwd.data();
@@ -300,19 +301,24 @@ CIPHERLORA_IFMA_INLINE void forward_lanes(V* u, const NttTables& t, int64_t c, c
     fwd_bfly(u[4 * g], u[4 * g + 2], w2, q2, md);
     fwd_bfly(u[4 * g + 1], u[4 * g + 3], w2, q2, md);
   }
+  if constexpr (kWithH1) {
 #pragma GCC unroll 8
-  for (int g = 0; g < 4; ++g)
-    fwd_bfly(u[2 * g], u[2 * g + 1], load(w + o1 + 8 * g), load(wq + o1 + 8 * g), md);
+    for (int g = 0; g < 4; ++g)
+      fwd_bfly(u[2 * g], u[2 * g + 1], load(w + o1 + 8 * g), load(wq + o1 + 8 * g), md);
+  }
 }
 
+template <bool kWithH1 = true>
 CIPHERLORA_IFMA_INLINE void inverse_lanes(V* u, const NttTables& t, int64_t c, const Mod& md) {
   const int64_t n = t.n;
   const uint64_t* w = t.inv.data();
   const uint64_t* wq = t.inv_quot.data();
   const int64_t o4 = n / 8 + 8 * c, o2 = n / 4 + 16 * c, o1 = n / 2 + 32 * c;
+  if constexpr (kWithH1) {
 #pragma GCC unroll 8
-  for (int g = 0; g < 4; ++g)
-    inv_bfly(u[2 * g], u[2 * g + 1], load(w + o1 + 8 * g), load(wq + o1 + 8 * g), md);
+    for (int g = 0; g < 4; ++g)
+      inv_bfly(u[2 * g], u[2 * g + 1], load(w + o1 + 8 * g), load(wq + o1 + 8 * g), md);
+  }
 #pragma GCC unroll 8
   for (int g = 0; g < 2; ++g) {
     const V w2 = load(w + o2 + 8 * g), q2 = load(wq + o2 + 8 * g);
@@ -322,6 +328,33 @@ CIPHERLORA_IFMA_INLINE void inverse_lanes(V* u, const NttTables& t, int64_t c, c
   const V w4 = load(w + o4), q4 = load(wq + o4);
 #pragma GCC unroll 8
   for (int l = 0; l < 4; ++l) inv_bfly(u[l], u[l + 4], w4, q4, md);
+}
+
+// The ring product's forward stage h = 1, pointwise product and inverse stage h = 1 in one linear
+// map per element pair (x, y) = (u[2g], u[2g+1]) lane r: x' = A·x + B·y, y' = C·x + D·y with
+// A = s0 + s1, B = (s0 - s1)·w, C = w'·(s0 - s1), D = w'·(s0 + s1)·w (w, w' the two stages'
+// twiddles, s0, s1 the multiplicand; ifma_prepare_multiplicand). The four Shoup products are
+// summed before the one 52-bit mask: each is in [0, 2p), so the sum is below 4p < 2^52. Saves
+// a third of the operations of the three steps. m: the rows A, A quot, B, B quot (or C ... D).
+CIPHERLORA_IFMA_INLINE V mul_add2(V x, V y, const uint64_t* m, const Mod& md) {
+  const V zero = _mm512_setzero_si512();
+  const V qx = _mm512_madd52hi_epu64(zero, load(m + 8), x);
+  const V qy = _mm512_madd52hi_epu64(zero, load(m + 24), y);
+  V r = _mm512_madd52lo_epu64(zero, load(m), x);
+  r = _mm512_madd52lo_epu64(r, qx, md.neg_p);
+  r = _mm512_madd52lo_epu64(r, load(m + 16), y);
+  r = _mm512_madd52lo_epu64(r, qy, md.neg_p);
+  return reduce(_mm512_and_si512(r, md.mask52), md.p2);  // [0, 4p) -> [0, 2p)
+}
+
+// m: chunk c's 4 pairs × 64 words (A, A quot, B, B quot, C, C quot, D, D quot; 8 lanes each).
+CIPHERLORA_IFMA_INLINE void multiply_h1(V* u, const uint64_t* m, const Mod& md) {
+#pragma GCC unroll 8
+  for (int g = 0; g < 4; ++g) {
+    const V x = u[2 * g], y = u[2 * g + 1];
+    u[2 * g] = mul_add2(x, y, m + 64 * g, md);
+    u[2 * g + 1] = mul_add2(x, y, m + 64 * g + 32, md);
+  }
 }
 
 // Stages h = 32, 16, 8 of chunk c pair its whole vectors: a 3-stage block of group c in the stage
@@ -403,9 +436,9 @@ struct LiftConstants {
     return _mm512_and_si512(c, mask);
   }
 
-  // a in [0, p1), b in [0, p2): Garner's c = a + p1·v, v = (b - a)·p1^-1 mod p2, centered.
+  // a in [0, p1), b in [0, 2p2): Garner's c = a + p1·v, v = (b - a)·p1^-1 mod p2, centered.
   CIPHERLORA_IFMA_INLINE V two(V a, V b) const {
-    const V d = _mm512_sub_epi64(_mm512_add_epi64(b, m2.p), reduce(a, m2.p));  // (0, 2p2)
+    const V d = _mm512_sub_epi64(_mm512_add_epi64(b, m2.p2), a);  // (0, 4p2): a < p1 < 2p2
     const V v = reduce(mul_shoup(d, inv, inv_quot, m2), m2.p);
     // c exceeds (P-1)/2 = p1·half2 + half1 exactly when (v, a) > (half2, half1).
     const __mmask8 negative =
@@ -418,7 +451,8 @@ struct LiftConstants {
 };
 
 // The last inverse pass's stores of a one-prime product ([0, 2p) -> lifted to out) and of the
-// second prime of a two-prime one (combined with the first prime's residues r1).
+// second prime of a two-prime one (combined with the first prime's residues r1; two() takes the
+// second residue unreduced).
 struct LiftStore1 {
   uint64_t* out;
   V p;
@@ -430,23 +464,21 @@ struct LiftStore1 {
 struct LiftStore2 {
   uint64_t* out;
   const uint64_t* r1;
-  V p;
   const LiftConstants& c;
   CIPHERLORA_IFMA_INLINE void operator()(int64_t at, V v) const {
-    store(out + at, c.two(load(r1 + at), reduce(v, p)));
+    store(out + at, c.two(load(r1 + at), v));
   }
 };
 
 // The chunk stages (h = 32 ... 1) of kChunks consecutive chunks from c0, in place: of the forward
 // transform (output reduced to [0, p)), of the inverse, or of the ring product (forward, pointwise
-// product by (w, w_quot) while transposed, inverse). Step by step across the chunks so that their
+// product by mult while transposed, inverse). Step by step across the chunks so that their
 // independent work overlaps: one chunk alone is a long chain of dependent stages.
 enum class Middle { kForward, kInverse, kProduct };
 
 template <Middle kMode, int kChunks = 2>
-CIPHERLORA_IFMA_INLINE void middle_chunks(const NttTables& t, const uint64_t* w,
-                                          const uint64_t* w_quot, uint64_t* a, int64_t c0,
-                                          const Mod& md) {
+CIPHERLORA_IFMA_INLINE void middle_chunks(const NttTables& t, const uint64_t* mult, uint64_t* a,
+                                          int64_t c0, const Mod& md) {
   V u[kChunks][8];
 #pragma GCC unroll 8
   for (int i = 0; i < kChunks; ++i)
@@ -458,22 +490,18 @@ CIPHERLORA_IFMA_INLINE void middle_chunks(const NttTables& t, const uint64_t* w,
   }
 #pragma GCC unroll 8
   for (int i = 0; i < kChunks; ++i) transpose8(u[i]);
+  constexpr bool kProduct = kMode == Middle::kProduct;
   if constexpr (kMode != Middle::kInverse) {
 #pragma GCC unroll 8
-    for (int i = 0; i < kChunks; ++i) forward_lanes(u[i], t, c0 + i, md);
+    for (int i = 0; i < kChunks; ++i) forward_lanes<!kProduct>(u[i], t, c0 + i, md);
   }
-  if constexpr (kMode == Middle::kProduct) {
+  if constexpr (kProduct) {
 #pragma GCC unroll 8
-    for (int i = 0; i < kChunks; ++i)
-#pragma GCC unroll 8
-      for (int l = 0; l < 8; ++l) {
-        const int64_t at = 64 * (c0 + i) + 8 * l;
-        u[i][l] = mul_shoup(u[i][l], load(w + at), load(w_quot + at), md);
-      }
+    for (int i = 0; i < kChunks; ++i) multiply_h1(u[i], mult + 256 * (c0 + i), md);
   }
   if constexpr (kMode != Middle::kForward) {
 #pragma GCC unroll 8
-    for (int i = 0; i < kChunks; ++i) inverse_lanes(u[i], t, c0 + i, md);
+    for (int i = 0; i < kChunks; ++i) inverse_lanes<!kProduct>(u[i], t, c0 + i, md);
   }
 #pragma GCC unroll 8
   for (int i = 0; i < kChunks; ++i) transpose8(u[i]);
@@ -496,8 +524,7 @@ CIPHERLORA_IFMA_INLINE void middle_chunks(const NttTables& t, const uint64_t* w,
 // last storing through `last`. work: [n].
 template <class Store>
 CIPHERLORA_IFMA_INLINE void product(const NttTables& t, const uint64_t* a, int log_q,
-                                    const uint64_t* w, const uint64_t* w_quot, uint64_t* work,
-                                    Store last) {
+                                    const uint64_t* mult, uint64_t* work, Store last) {
   assert(t.p > (uint64_t{1} << 32) && t.p < (uint64_t{1} << 50));
   const Mod md = make_mod(t.p);
   const SignedInput in{
@@ -506,8 +533,7 @@ CIPHERLORA_IFMA_INLINE void product(const NttTables& t, const uint64_t* a, int l
     forward_top(t, SignedLoad<true>{in}, work, md);
   else
     forward_top(t, SignedLoad<false>{in}, work, md);
-  for (int64_t c = 0; c < t.n / 64; c += 2)
-    middle_chunks<Middle::kProduct>(t, w, w_quot, work, c, md);
+  for (int64_t c = 0; c < t.n / 64; c += 2) middle_chunks<Middle::kProduct>(t, mult, work, c, md);
   inverse_top<false>(t, work, last, md);
 }
 
@@ -525,24 +551,42 @@ void ifma_permute_tables(NttTables& t) {
   }
 }
 
+// The multiplicand b [n] for multiply_h1(): per chunk c, pair g (elements e, e + 1 of the
+// bit-reversed order, e = 64c + 8r + 2g in lane r) and s0, s1 = b[e]/N, b[e+1]/N, the rows
+// A, B, C, D and their Shoup quotients at 256c + 64g + 16k (+ 8 for the quotient) + r.
+void ifma_prepare_multiplicand(const NttTables& t, const uint64_t* b, uint64_t* mult) {
+  const uint64_t p = t.p;
+  for (int64_t c = 0; c < t.n / 64; ++c)
+    for (int g = 0; g < 4; ++g)
+      for (int r = 0; r < 8; ++r) {
+        const int64_t e = 64 * c + 8 * r + 2 * g, tw = t.n / 2 + 32 * c + 8 * g + r;
+        const uint64_t s0 = mul_mod(b[e], t.n_inv, p), s1 = mul_mod(b[e + 1], t.n_inv, p);
+        const uint64_t sum = (s0 + s1) % p, diff = (s0 + p - s1) % p;
+        const uint64_t w = t.fwd[tw], w_inv = t.inv[tw];  // stage h = 1, group e/2
+        const uint64_t rows[4] = {sum, mul_mod(diff, w, p), mul_mod(w_inv, diff, p),
+                                  mul_mod(mul_mod(w_inv, sum, p), w, p)};
+        for (int k = 0; k < 4; ++k) {
+          mult[256 * c + 64 * g + 16 * k + r] = rows[k];
+          mult[256 * c + 64 * g + 16 * k + 8 + r] = shoup_quotient(rows[k], p, 52);
+        }
+      }
+}
+
 CIPHERLORA_IFMA void ifma_forward(const NttTables& t, uint64_t* a) {
   const Mod md = make_mod(t.p);
   forward_top(t, InputLoad{a}, a, md);
-  for (int64_t c = 0; c < t.n / 64; c += 2)
-    middle_chunks<Middle::kForward>(t, nullptr, nullptr, a, c, md);
+  for (int64_t c = 0; c < t.n / 64; c += 2) middle_chunks<Middle::kForward>(t, nullptr, a, c, md);
 }
 
 CIPHERLORA_IFMA void ifma_inverse(const NttTables& t, uint64_t* a) {
   const Mod md = make_mod(t.p);
-  for (int64_t c = 0; c < t.n / 64; c += 2)
-    middle_chunks<Middle::kInverse>(t, nullptr, nullptr, a, c, md);
+  for (int64_t c = 0; c < t.n / 64; c += 2) middle_chunks<Middle::kInverse>(t, nullptr, a, c, md);
   inverse_top<true>(t, a, ReducingStore{a, md.p}, md);
 }
 
 CIPHERLORA_IFMA void ifma_product_residues(const NttTables& t, const uint64_t* a, int log_q,
-                                           const uint64_t* w, const uint64_t* w_quot,
-                                           uint64_t* res) {
-  product(t, a, log_q, w, w_quot, res, ReducingStore{res, bcast(t.p)});
+                                           const uint64_t* mult, uint64_t* res) {
+  product(t, a, log_q, mult, res, ReducingStore{res, bcast(t.p)});
 }
 
 CIPHERLORA_IFMA void ifma_lift_centered(const CrtLift& lift, const uint64_t* r1, const uint64_t* r2,
@@ -554,15 +598,13 @@ CIPHERLORA_IFMA void ifma_lift_centered(const CrtLift& lift, const uint64_t* r1,
 }
 
 CIPHERLORA_IFMA void ifma_product_lifted(const NttTables& t, const uint64_t* a, int log_q,
-                                         const uint64_t* w, const uint64_t* w_quot,
-                                         const CrtLift& lift, const uint64_t* r1, uint64_t* work,
-                                         uint64_t* out) {
+                                         const uint64_t* mult, const CrtLift& lift,
+                                         const uint64_t* r1, uint64_t* work, uint64_t* out) {
   const LiftConstants c(lift, log_q);
-  const V p = bcast(t.p);
   if (lift.primes == 1)
-    product<LiftStore1>(t, a, log_q, w, w_quot, work, LiftStore1{out, p, c});
+    product<LiftStore1>(t, a, log_q, mult, work, LiftStore1{out, bcast(t.p), c});
   else
-    product<LiftStore2>(t, a, log_q, w, w_quot, work, LiftStore2{out, r1, p, c});
+    product<LiftStore2>(t, a, log_q, mult, work, LiftStore2{out, r1, c});
 }
 
 }  // namespace cipherlora

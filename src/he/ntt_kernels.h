@@ -80,19 +80,22 @@ void ifma_inverse(const NttTables& t, uint64_t* a);
 
 // ---- the ring product, dispatched on t.kernel (ntt.cc) ------------------------------------------
 
-// A fixed multiplicand for the products below: b [n] (forward() output, [0, p)) times 1/N, in the
-// kernel's internal order, with Shoup quotients. w, w_quot: [n].
-void prepare_multiplicand(const NttTables& t, const uint64_t* b, uint64_t* w, uint64_t* w_quot);
+// A fixed multiplicand for the products below, from b [n] (forward() output, [0, p)): b/N in the
+// kernel's layout with Shoup quotients, multiplicand_words(t) words (portable: b/N then the
+// quotients; IFMA: merged with the stage h = 1 twiddles, see ntt_ifma.cc).
+int64_t multiplicand_words(const NttTables& t);
+void prepare_multiplicand(const NttTables& t, const uint64_t* b, uint64_t* mult);
+void ifma_prepare_multiplicand(const NttTables& t, const uint64_t* b, uint64_t* mult);
 
 // res[n] = a·b mod (x^n + 1, p) in [0, p), where a [n] holds log_q-bit two's complement integers
-// (bits above log_q ignored) and (w, w_quot) = prepare_multiplicand(b). res: 64-byte aligned.
-// The IFMA kernel requires 2^32 < p < 2^50.
-void product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* w,
-                      const uint64_t* w_quot, uint64_t* res);
-void portable_product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* w,
-                               const uint64_t* w_quot, uint64_t* res);
-void ifma_product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* w,
-                           const uint64_t* w_quot, uint64_t* res);
+// (bits above log_q ignored) and mult = prepare_multiplicand(b). res: 64-byte aligned. The IFMA
+// kernel requires 2^32 < p < 2^50.
+void product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* mult,
+                      uint64_t* res);
+void portable_product_residues(const NttTables& t, const uint64_t* a, int log_q,
+                               const uint64_t* mult, uint64_t* res);
+void ifma_product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* mult,
+                           uint64_t* res);
 
 // Constants to lift residues modulo one prime p1, or two primes p1 > p2 with p1 < 2·p2, to the
 // centered integer c in [-(P-1)/2, (P-1)/2], P = p1·p2, by Garner's formula c = r1 + p1·v with
@@ -116,11 +119,9 @@ void ifma_lift_centered(const CrtLift& lift, const uint64_t* r1, const uint64_t*
 // out[n] = lift_centered(r1, a·b mod (x^n + 1, p)) for the last prime p = t.p of the lift (p1
 // with one prime, p2 with two; r1 then holds product_residues() for p1). work: [n], 64-byte
 // aligned. The IFMA kernel fuses the lift into its last inverse pass. out may be a.
-void product_lifted(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* w,
-                    const uint64_t* w_quot, const CrtLift& lift, const uint64_t* r1, uint64_t* work,
-                    uint64_t* out);
-void ifma_product_lifted(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* w,
-                         const uint64_t* w_quot, const CrtLift& lift, const uint64_t* r1,
-                         uint64_t* work, uint64_t* out);
+void product_lifted(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* mult,
+                    const CrtLift& lift, const uint64_t* r1, uint64_t* work, uint64_t* out);
+void ifma_product_lifted(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* mult,
+                         const CrtLift& lift, const uint64_t* r1, uint64_t* work, uint64_t* out);
 
 }  // namespace cipherlora

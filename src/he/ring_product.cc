@@ -62,20 +62,19 @@ struct TernaryRingMultiplier::State {
   int64_t n = 0;
   int max_log_q = 0;
   NttKernel kernel = NttKernel::kPortable;
-  std::vector<Ntt> ntts;                        // one per prime used at max_log_q
-  std::vector<AlignedWords> s_ntt, s_ntt_quot;  // [primes][N] NTT(s)/N, kernel order
-  CrtLift lift1, lift2;                         // one prime, two primes
-  int primes_for[65] = {};                      // by log_q
+  std::vector<Ntt> ntts;            // one per prime used at max_log_q
+  std::vector<AlignedWords> s_ntt;  // [primes][multiplicand_words] NTT(s)/N, kernel layout
+  CrtLift lift1, lift2;             // one prime, two primes
+  int primes_for[65] = {};          // by log_q
   mutable ScratchPool pool;
 
   explicit State(int64_t scratch_words) : pool(scratch_words) {}
 
   void product(const uint64_t* a, int log_q, uint64_t* out, uint64_t* scratch) const {
     const int last = primes_for[log_q] - 1;
-    if (last == 1)
-      product_residues(ntts[0].tables(), a, log_q, s_ntt[0].data(), s_ntt_quot[0].data(), scratch);
-    product_lifted(ntts[last].tables(), a, log_q, s_ntt[last].data(), s_ntt_quot[last].data(),
-                   last == 0 ? lift1 : lift2, scratch, scratch + last * n, out);
+    if (last == 1) product_residues(ntts[0].tables(), a, log_q, s_ntt[0].data(), scratch);
+    product_lifted(ntts[last].tables(), a, log_q, s_ntt[last].data(), last == 0 ? lift1 : lift2,
+                   scratch, scratch + last * n, out);
   }
 };
 
@@ -121,9 +120,8 @@ TernaryRingMultiplier::TernaryRingMultiplier(std::span<const int8_t> s, int max_
       s_mod_p[i] = v + (p[j] & (0 - (v >> 63)));
     }
     ntt.forward(s_mod_p.data());
-    st.s_ntt.emplace_back(n);
-    st.s_ntt_quot.emplace_back(n);
-    prepare_multiplicand(ntt.tables(), s_mod_p.data(), st.s_ntt[j].data(), st.s_ntt_quot[j].data());
+    st.s_ntt.emplace_back(multiplicand_words(ntt.tables()));
+    prepare_multiplicand(ntt.tables(), s_mod_p.data(), st.s_ntt[j].data());
   }
   st.lift1 = make_crt_lift(kernel, p[0], 0);
   if (primes == 2) st.lift2 = make_crt_lift(kernel, p[0], p[1]);

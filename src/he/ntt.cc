@@ -355,6 +355,9 @@ Ntt::Ntt(uint64_t p, int log_n, NttKernel kernel) : tables_(std::make_unique<Ntt
   t.inv_last_quot = shoup_quotient(t.inv_last, p, t.shoup_bits);
   t.barrett = ~uint64_t{0} / p;  // = floor(2^64 / p): p is odd
   t.pow64 = (~uint64_t{0} % p + 1) % p;
+  t.pow63 = (uint64_t{1} << 63) % p;
+  t.pow32 = (uint64_t{1} << 32) % p;
+  t.pow32_quot = shoup_quotient(t.pow32, p, t.shoup_bits);
   if (kernel == NttKernel::kIfma) ifma_permute_tables(t);
 }
 

@@ -373,29 +373,31 @@ CIPHERLORA_IFMA_INLINE void inverse_chunk_vectors(V* u, const NttTables& t, int6
 
 struct SignedInput {
   const uint64_t* a;
-  __m128i shift;          // 64 - log_q
-  V p, barrett, neg_fix;  // floor(2^64 / p) < 2^32, p - 2^64 mod p
-  V mask52;
+  __m128i shift, shift_hi;  // 64 - log_q, 96 - log_q
+  V p;
+  V pow32, pow32_quot;  // 2^32 mod p and its Shoup quotient
+  V offset;             // p - 2^63 mod p
+  V low32;              // 2^32 - 1
 };
 
-// kWide: 2^(log_q-1) may exceed p. Barrett's quotient floor(x·barrett / 2^64) from two 32×32-bit
-// products (exact: the low product only carries into the high one), remainder x - q·p in [0, 2p)
-// taken mod 2^52; a negative x is x + 2^64 as unsigned, so subtract 2^64 mod p (add neg_fix).
+// x = a's low log_q bits sign-extended. Narrow (2^(log_q-1) <= p): x + p is in [0, 2p). Wide:
+// x = h·2^32 + l with h signed (|h| <= 2^31) and l in [0, 2^32) (then log_q >= 34 and l < p), and
+// x ≡ (h + 2^31)·2^32 + l - 2^63: one Shoup product by 2^32 mod p of the non-negative h + 2^31,
+// plus l, plus p - 2^63 mod p, lands in [0, 4p).
 template <bool kWide>
 struct SignedLoad {
   static constexpr bool kBelow2p = !kWide;
   const SignedInput& in;
+  const Mod& md;
   CIPHERLORA_IFMA_INLINE V operator()(int64_t at) const {
-    const V x = _mm512_sra_epi64(_mm512_sll_epi64(load(in.a + at), in.shift), in.shift);
+    const V a = _mm512_sll_epi64(load(in.a + at), in.shift);
     if constexpr (!kWide) {
-      return _mm512_add_epi64(x, in.p);  // |x| <= p: x + p in [0, 2p)
+      return _mm512_add_epi64(_mm512_sra_epi64(a, in.shift), in.p);
     } else {
-      const V lo = _mm512_srli_epi64(_mm512_mul_epu32(x, in.barrett), 32);
-      const V hi = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), in.barrett);
-      const V q = _mm512_srli_epi64(_mm512_add_epi64(hi, lo), 32);
-      V r = _mm512_sub_epi64(x, _mm512_madd52lo_epu64(_mm512_setzero_si512(), q, in.p));
-      r = _mm512_and_si512(r, in.mask52);
-      return _mm512_add_epi64(r, _mm512_and_si512(_mm512_srai_epi64(x, 63), in.neg_fix));
+      const V h = _mm512_add_epi64(_mm512_sra_epi64(a, in.shift_hi), bcast(uint64_t{1} << 31));
+      const V r = _mm512_add_epi64(mul_shoup(h, in.pow32, in.pow32_quot, md),
+                                   _mm512_and_si512(_mm512_srl_epi64(a, in.shift), in.low32));
+      return _mm512_add_epi64(r, in.offset);
     }
   }
 };
@@ -527,12 +529,18 @@ CIPHERLORA_IFMA_INLINE void product(const NttTables& t, const uint64_t* a, int l
                                     const uint64_t* mult, uint64_t* work, Store last) {
   assert(t.p > (uint64_t{1} << 32) && t.p < (uint64_t{1} << 50));
   const Mod md = make_mod(t.p);
-  const SignedInput in{
-      a, _mm_cvtsi32_si128(64 - log_q), md.p, bcast(t.barrett), bcast(t.p - t.pow64), md.mask52};
+  const SignedInput in{a,
+                       _mm_cvtsi32_si128(64 - log_q),
+                       _mm_cvtsi32_si128(96 - log_q),
+                       md.p,
+                       bcast(t.pow32),
+                       bcast(t.pow32_quot),
+                       bcast(t.p - t.pow63),
+                       bcast((uint64_t{1} << 32) - 1)};
   if (log_q - 1 >= 63 || (uint64_t{1} << (log_q - 1)) > t.p)
-    forward_top(t, SignedLoad<true>{in}, work, md);
+    forward_top(t, SignedLoad<true>{in, md}, work, md);
   else
-    forward_top(t, SignedLoad<false>{in}, work, md);
+    forward_top(t, SignedLoad<false>{in, md}, work, md);
   for (int64_t c = 0; c < t.n / 64; c += 2) middle_chunks<Middle::kProduct>(t, mult, work, c, md);
   inverse_top<false>(t, work, last, md);
 }

@@ -50,10 +50,11 @@ struct NttTables {
   // entry m + i is the twiddle of group i in the stage with m groups. The IFMA kernel stores the
   // entries of its last two stages permuted (ifma_permute_tables).
   AlignedWords fwd, fwd_quot, inv, inv_quot;
-  uint64_t n_inv = 0, n_inv_quot = 0;        // 1/N mod p
-  uint64_t inv_last = 0, inv_last_quot = 0;  // ψ^-bitrev(1) / N: the scaled last stage
-  uint64_t barrett = 0;                      // floor(2^64 / p)
-  uint64_t pow64 = 0;                        // 2^64 mod p
+  uint64_t n_inv = 0, n_inv_quot = 0;             // 1/N mod p
+  uint64_t inv_last = 0, inv_last_quot = 0;       // ψ^-bitrev(1) / N: the scaled last stage
+  uint64_t barrett = 0;                           // floor(2^64 / p)
+  uint64_t pow64 = 0;                             // 2^64 mod p
+  uint64_t pow63 = 0, pow32 = 0, pow32_quot = 0;  // 2^63, 2^32 mod p; Shoup quotient of 2^32
 };
 
 // ---- scalar helpers -----------------------------------------------------------------------------

@@ -156,11 +156,14 @@ TEST(TernaryRingMultiplier, IgnoresBitsAboveLogQ) {
   const int64_t n = 1024;
   const std::vector<int8_t> s = make_secret(n, "random", 3);
   for (NttKernel kernel : kernels()) {
-    const TernaryRingMultiplier mul(s, 40, kernel);
-    const std::vector<uint64_t> a = make_input(n, 40, "random", 3);
-    std::vector<uint64_t> dirty = a;
-    for (auto& v : dirty) v |= uint64_t{0xabc} << 50;
-    expect_product(mul, dirty, 40, schoolbook(a, s, 40), ntt_kernel_name(kernel) + " dirty");
+    const TernaryRingMultiplier mul(s, 64, kernel);
+    for (int log_q : {20, 40, 57}) {  // with 50-bit primes: narrow and wide input conversions
+      const std::vector<uint64_t> a = make_input(n, log_q, "random", 3);
+      std::vector<uint64_t> dirty = a;
+      for (auto& v : dirty) v |= ~mask_of(log_q) & 0xabcdef0123456789;
+      expect_product(mul, dirty, log_q, schoolbook(a, s, log_q),
+                     ntt_kernel_name(kernel) + " dirty");
+    }
   }
 }
 

@@ -369,7 +369,7 @@ CIPHERLORA_IFMA_INLINE void inverse_chunk_vectors(V* u, const NttTables& t, int6
   inverse_block<3>(u, t, t.n / 64 + c, md);
 }
 
-// ---- the ring product's input: log_q-bit two's complement -> [0, 3p) ----------------------------
+// ---- the ring product's input: log_q-bit two's complement -> [0, 4p) ----------------------------
 
 struct SignedInput {
   const uint64_t* a;

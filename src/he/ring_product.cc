@@ -157,7 +157,7 @@ void TernaryRingMultiplier::multiply(const uint64_t* a, int log_q, uint64_t* out
 void TernaryRingMultiplier::multiply_many(const uint64_t* a, int64_t count, int log_q,
                                           uint64_t* out) const {
   prime_count(log_q);
-  require(count >= 0, "ternary ring product: negative count " + std::to_string(count));
+  if (count < 0) throw Error("ternary ring product: negative count " + std::to_string(count));
   const State& st = *state_;
   // Dynamic: a thread that loses its core to another process does not hold up the others.
 #pragma omp parallel if (count > 1)

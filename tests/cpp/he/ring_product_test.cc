@@ -104,6 +104,25 @@ TEST(TernaryRingMultiplier, ExactAgainstSchoolbook) {
     }
 }
 
+TEST(TernaryRingMultiplier, LargeDegreesWithASparseSecret) {
+  // A sparse secret keeps the schoolbook reference cheap; the transforms are the same.
+  for (int64_t n : {8192, 16384, 32768}) {
+    std::vector<int8_t> s(n, 0);
+    std::mt19937 rng(static_cast<uint32_t>(n));
+    for (int k = 0; k < 40; ++k) s[rng() % n] = rng() % 2 ? 1 : -1;
+    s[0] = 1;
+    s[n - 1] = -1;
+    for (NttKernel kernel : kernels()) {
+      const TernaryRingMultiplier mul(s, 64, kernel);
+      for (int log_q : {30, 47, 64}) {
+        const std::vector<uint64_t> a = make_input(n, log_q, "random", log_q);
+        expect_product(mul, a, log_q, schoolbook(a, s, log_q),
+                       ntt_kernel_name(kernel) + " N=" + std::to_string(n));
+      }
+    }
+  }
+}
+
 TEST(TernaryRingMultiplier, UsesTheFewestPrimes) {
   const std::vector<int8_t> s = make_secret(2048, "random", 1);
   for (NttKernel kernel : kernels()) {

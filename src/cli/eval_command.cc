@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/backend_choice.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "common/error.h"
@@ -14,7 +15,8 @@ namespace cipherlora {
 
 void register_eval_command(CLI::App& app) {
   struct Opts {
-    std::string model, adapter, data;
+    std::string model, adapter, data, mode = "clear";
+    int n_bits = 8;
     int64_t seq_len = 0, batch_size = 8;  // seq_len 0: the model's context, at most 2048
     bool json = false;
   };
@@ -31,8 +33,14 @@ void register_eval_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
   cmd->add_flag("--json", opts->json, "print one JSON object with per-example losses");
+  cmd->add_option("--mode", opts->mode, "linear backend: clear, quantized or encrypted")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"clear", "quantized", "encrypted"}));
+  cmd->add_option("--n-bits", opts->n_bits, "quantized/encrypted modes: bits per activation")
+      ->capture_default_str();
   cmd->callback([opts] {
-    ModelSession s = open_model_session(opts->model, opts->adapter);
+    const BackendChoice backend = choose_backend(opts->mode, opts->n_bits);
+    ModelSession s = open_model_session(opts->model, opts->adapter, true, backend.factory);
     if (opts->seq_len == 0) opts->seq_len = std::min<int64_t>(2048, s.config.max_positions);
     require(opts->seq_len <= s.config.max_positions, "--seq-len " + std::to_string(opts->seq_len) +
                                                          " exceeds the model's context of " +
@@ -79,6 +87,7 @@ void register_eval_command(CLI::App& app) {
     } else {
       std::printf("loss %.6f  perplexity %.4f  over %lld target tokens in %zu examples\n", loss,
                   std::exp(loss), static_cast<long long>(total_tokens), data.size());
+      print_backend_summary(backend);
     }
   });
 }

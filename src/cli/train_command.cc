@@ -10,13 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/backend_choice.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "common/error.h"
 #include "data/jsonl_dataset.h"
 #include "formats/atomic_file.h"
-#include "linear/clear_backend.h"
-#include "linear/quantized_backend.h"
 #include "model/model_session.h"
 #include "model/peft_adapter.h"
 #include "train/trainer.h"
@@ -80,12 +79,6 @@ void drop_log_after(const fs::path& path, int64_t step) {
   outf.commit();
 }
 
-LinearBackendFactory backend_for(const std::string& mode, int n_bits) {
-  if (mode == "clear") return clear_backend_factory();
-  if (mode == "quantized") return quantized_backend_factory(n_bits);
-  throw Error("--mode " + mode + " is not supported here (expected clear or quantized)");
-}
-
 void run_train(const TrainFlags& f) {
   // 1. Inputs, all checked before anything is written.
   require(!f.out.empty(), "--out is required");
@@ -96,7 +89,8 @@ void run_train(const TrainFlags& f) {
           "--resume: no checkpoint in " + (out / "checkpoints").string());
   require(f.resume || !fs::exists(out / "adapter_config.json"),
           "--out " + f.out + " already holds an adapter: pass --resume or another --out");
-  ModelSession s = open_model_session(f.model, "", true, backend_for(f.mode, f.n_bits));
+  const BackendChoice backend = choose_backend(f.mode, f.n_bits);
+  ModelSession s = open_model_session(f.model, "", true, backend.factory);
   const LlamaConfig& mc = s.config;
   TrainOptions opts = f.opts;
   if (!f.seq_len_given) opts.seq_len = std::min(opts.seq_len, mc.max_positions);
@@ -200,6 +194,7 @@ void run_train(const TrainFlags& f) {
   save_peft_adapter(out.string(), *adapter, base);
   std::fprintf(stderr, "done: %.0f tokens in %.1f s (%.0f tokens/s); adapter written to %s\n",
                tokens, seconds, seconds > 0 ? tokens / seconds : 0.0, out.c_str());
+  print_backend_summary(backend);
 }
 
 }  // namespace
@@ -212,10 +207,12 @@ void register_train_command(CLI::App& app) {
       ->required();
   cmd->add_option("--out", f->out, "output folder: the peft adapter, log and checkpoints")
       ->required();
-  cmd->add_option("--mode", f->mode, "linear backend: clear (fp32) or quantized")
+  cmd->add_option("--mode", f->mode,
+                  "linear backend: clear (fp32), quantized (integer, in clear) or encrypted "
+                  "(the base model's products on ciphertexts)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"clear", "quantized"}));
-  cmd->add_option("--n-bits", f->n_bits, "quantized mode: bits per activation/gradient")
+      ->check(CLI::IsMember({"clear", "quantized", "encrypted"}));
+  cmd->add_option("--n-bits", f->n_bits, "quantized/encrypted modes: bits per activation/gradient")
       ->capture_default_str()
       ->check(CLI::Range(2, 16));
   cmd->add_option("--lora-r", f->lora_r, "LoRA rank")

@@ -14,9 +14,8 @@ void aes256_ctr_keystream_from(const Seed& key, const uint8_t (&counter)[16], ui
                                uint64_t len) {
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
                                                                       &EVP_CIPHER_CTX_free);
-  require(ctx != nullptr &&
-              EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr, key.bytes.data(),
-                                 counter) == 1,
+  require(ctx != nullptr && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr,
+                                               key.bytes.data(), counter) == 1,
           "AES-256-CTR: OpenSSL failed to initialise");
   // Counter mode encrypts by XOR with the keystream, so encrypting zeros yields the keystream.
   std::memset(out, 0, len);

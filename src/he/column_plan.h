@@ -37,11 +37,11 @@ constexpr int kNarrowLogN = 11, kNarrowMaxLogQ = 54;  // 8-bit activations × in
 constexpr int kWideLogN = 12, kWideMaxLogQ = 64;      // wider values; q fits a uint64
 
 struct ColumnPlan {
-  int log_n = 0;       // N = 2^log_n tokens per ciphertext
-  int log_q = 0;       // the worker computes mod 2^log_q
-  int log_delta = 0;   // plaintext scale Δ = 2^log_delta
-  int log_q_b = 0;     // bits of B the worker sends
-  int log_q_a = 0;     // bits of A the worker sends
+  int log_n = 0;           // N = 2^log_n tokens per ciphertext
+  int log_q = 0;           // the worker computes mod 2^log_q
+  int log_delta = 0;       // plaintext scale Δ = 2^log_delta
+  int log_q_b = 0;         // bits of B the worker sends
+  int log_q_a = 0;         // bits of A the worker sends
   double noise_bound = 0;  // kTailSigmas · σ · max ‖W_j‖₂, the bound used for Δ
   int64_t n() const { return int64_t{1} << log_n; }
   std::string describe() const;  // e.g. "N=2048 q=2^47 Δ=2^20 out b 29 bits, a 38 bits"

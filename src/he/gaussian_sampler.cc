@@ -51,8 +51,7 @@ const GaussianSampler& GaussianSampler::standard() {
   return sampler;
 }
 
-void GaussianSampler::sample(const Seed& seed, uint64_t first, uint64_t count,
-                             int32_t* out) const {
+void GaussianSampler::sample(const Seed& seed, uint64_t first, uint64_t count, int32_t* out) const {
   constexpr uint64_t kBlock = 4096;  // samples per keystream call: 32 KiB stays in L1/L2
   const uint64_t blocks = (count + kBlock - 1) / kBlock;
   std::exception_ptr failure;

@@ -41,7 +41,9 @@ void expand_masks(const Seed& seed, int log_q, uint64_t first, uint64_t count, u
   const uint64_t mask = log_q == 64 ? ~uint64_t{0} : (uint64_t{1} << log_q) - 1;
   constexpr uint64_t kPerThreadMin = uint64_t{1} << 15;  // 256 KiB: below it, threads cost more
   const int threads =
-      omp_in_parallel() ? 1 : static_cast<int>(std::min<uint64_t>(num_threads(), count / kPerThreadMin + 1));
+      omp_in_parallel()
+          ? 1
+          : static_cast<int>(std::min<uint64_t>(num_threads(), count / kPerThreadMin + 1));
   if (threads <= 1) return expand_range(seed, mask, first, count, out);
   // Even-sized pieces keep every piece after the first block-aligned.
   const uint64_t piece = ((count + threads - 1) / threads + 1) & ~uint64_t{1};

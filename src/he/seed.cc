@@ -31,6 +31,8 @@ Seed derive_seed(const Seed& master, const char (&context)[9], uint64_t index) {
   return out;
 }
 
-void wipe(Seed& seed) { sodium_memzero(seed.bytes.data(), seed.bytes.size()); }
+void wipe(Seed& seed) {
+  sodium_memzero(seed.bytes.data(), seed.bytes.size());
+}
 
 }  // namespace cipherlora

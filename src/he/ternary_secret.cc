@@ -10,8 +10,8 @@
 namespace cipherlora {
 
 TernarySecret TernarySecret::from_seed(const Seed& seed, int log_n) {
-  require(log_n >= 1 && log_n <= 16, "ternary secret: log_n " + std::to_string(log_n) +
-                                         " out of range");
+  require(log_n >= 1 && log_n <= 16,
+          "ternary secret: log_n " + std::to_string(log_n) + " out of range");
   const int64_t N = int64_t{1} << log_n;
   std::vector<int8_t> coeffs(N);
   // Rejection keeps the distribution exact; 255 appears with probability 1/256, so 2N + 64 bytes

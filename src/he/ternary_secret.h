@@ -36,7 +36,8 @@ class TernarySecret {
   std::span<const int8_t> coefficients() const { return coeffs_; }  // [N]
 
  private:
-  TernarySecret(int log_n, std::vector<int8_t> coeffs) : log_n_(log_n), coeffs_(std::move(coeffs)) {}
+  TernarySecret(int log_n, std::vector<int8_t> coeffs)
+      : log_n_(log_n), coeffs_(std::move(coeffs)) {}
   int log_n_;
   std::vector<int8_t> coeffs_;
 };

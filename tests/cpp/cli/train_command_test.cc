@@ -92,13 +92,14 @@ class TrainCommand : public ::testing::Test {
     return a;
   }
   // Runs a training expected to succeed (prefix holds global flags such as --threads).
-  static void train_ok(const std::string& out, const std::vector<std::string>& extra,
-                       const std::vector<std::string>& prefix = {}) {
+  static RunResult train_ok(const std::string& out, const std::vector<std::string>& extra,
+                            const std::vector<std::string>& prefix = {}) {
     std::vector<std::string> args = prefix;
     for (const std::string& a : train_args(out, extra)) args.push_back(a);
     const RunResult r = run(args);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "");
+    return r;
   }
   // A failed run (see test::expect_failure) that leaves no output folder behind.
   static void expect_train_failure(const std::vector<std::string>& extra,
@@ -242,6 +243,22 @@ TEST_F(TrainCommand, QuantizedModeIsDeterministic) {
   EXPECT_LE(diff, 1e-4 * scale);
   // The quantized run really used another backend.
   EXPECT_GT(quant_diff, 0.0);
+}
+
+// The encrypted backend decrypts exactly the quantized backend's integers, so a whole training run
+// through ciphertexts must give the quantized run's adapter byte for byte.
+TEST_F(TrainCommand, EncryptedModeGivesTheQuantizedAdapter) {
+  const std::vector<std::string> flags = {"--epochs", "1", "--batch-size",   "3",  "--lr", "0.01",
+                                          "--lora-r", "2", "--lora-dropout", "0.1"};
+  std::vector<std::string> quant = flags, enc = flags;
+  quant.insert(quant.end(), {"--mode", "quantized"});
+  enc.insert(enc.end(), {"--mode", "encrypted"});
+  train_ok(file("q"), quant);
+  const RunResult r = train_ok(file("e"), enc);
+  const std::string want = adapter_bytes(file("q"));
+  ASSERT_FALSE(want.empty());
+  EXPECT_TRUE(want == adapter_bytes(file("e"))) << "encrypted and quantized adapters differ";
+  EXPECT_NE(r.err.find("encrypted: "), std::string::npos) << r.err;  // the traffic summary
 }
 
 TEST_F(TrainCommand, AdapterConfigAndTensorNames) {

@@ -10,7 +10,8 @@ namespace {
 
 std::vector<uint8_t> from_hex(const std::string& hex) {
   std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(std::stoi(hex.substr(i, 2), nullptr, 16));
   return out;
 }
 

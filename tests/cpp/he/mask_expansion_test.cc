@@ -45,7 +45,8 @@ TEST(MaskExpansion, AnyRangeAndThreadCountGivesTheSameCoefficients) {
   for (uint64_t first : {1ull, 2ull, 3ull, 2047ull, 99999ull}) {
     std::vector<uint64_t> part(70001);
     expand_masks(seed, 53, first, part.size(), part.data());
-    for (size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[first + i]) << first << " " << i;
+    for (size_t i = 0; i < part.size(); ++i)
+      ASSERT_EQ(part[i], whole[first + i]) << first << " " << i;
   }
   for (uint64_t v : whole) ASSERT_LT(v, 1ull << 53);
 }

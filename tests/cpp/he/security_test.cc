@@ -28,7 +28,7 @@ TEST(Security, AcceptsParametersInsideTheTable) {
 TEST(Security, RefusesEverythingOutside) {
   EXPECT_THROW(check_security(11, 55, 3.2), Error);  // q too large for N
   EXPECT_THROW(check_security(10, 28, 3.2), Error);
-  EXPECT_THROW(check_security(9, 20, 3.2), Error);   // N not in the table
+  EXPECT_THROW(check_security(9, 20, 3.2), Error);  // N not in the table
   EXPECT_THROW(check_security(11, 0, 3.2), Error);
   EXPECT_THROW(check_security(11, 40, 2.0), Error);  // noise narrower than assumed
   try {

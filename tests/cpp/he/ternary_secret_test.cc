@@ -31,8 +31,8 @@ TEST(TernarySecret, FromSeedFollowsTheKeystreamRule) {
 
 TEST(TernarySecret, FreshSecretsAreBalancedAndDistinct) {
   const TernarySecret a = TernarySecret::fresh(12), b = TernarySecret::fresh(12);
-  EXPECT_FALSE(std::equal(a.coefficients().begin(), a.coefficients().end(),
-                          b.coefficients().begin()));
+  EXPECT_FALSE(
+      std::equal(a.coefficients().begin(), a.coefficients().end(), b.coefficients().begin()));
   int counts[3] = {0, 0, 0};
   for (int8_t c : a.coefficients()) {
     ASSERT_GE(c, -1);

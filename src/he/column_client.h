@@ -1,0 +1,65 @@
+// The client side of the encrypted product (DESIGN.md, "The encrypted matmul: column
+// ciphertexts"): it owns the training run's secret, encrypts integer matrices column by column,
+// and decrypts what the worker returns. The worker never sees the secret, the noise or a mask
+// seed twice.
+//
+// For x [T, K] (T <= N tokens, |x| <= the plan's x_bound), column k becomes
+//     b_k = a_k·s + e_k + Δ·x[·, k]   in Z_{2^log_q}[X]/(X^N + 1)
+// with a_k expanded from the request's mask seed (mask_expansion.h), e_k discrete Gaussian
+// (gaussian_sampler.h). Tokens sit on the coefficients; tokens T..N-1 are zero. Decrypting output
+// column j recovers Y[t, j] = Σ_k x[t,k]·W[k,j] exactly when the plan's bounds hold.
+//
+// Secrets: one ternary secret per ring degree, drawn fresh from the CSPRNG when the client is
+// built (one client per training run). Mask seeds come from a random master and a request
+// counter through the KDF (seed.h), so no seed repeats under one secret; noise seeds come from a
+// second master that never leaves the client. After a response fails a check, the client discards
+// its secrets (re-keys) so that a worker probing with crafted responses learns nothing it can
+// connect to later results (DESIGN.md, "Integrity").
+//
+//   ColumnClient client;
+//   EncryptedRequest req = client.encrypt(x, T, K, plan, linear_id, Direction::kForward);
+//   EncryptedResponse resp = parse_response(worker.handle(serialize(req)));
+//   client.decrypt(resp, plan, T, m, y);   // y [T, m] int64
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "he/column_plan.h"
+#include "he/wire_format.h"
+
+namespace cipherlora {
+
+class ColumnClient {
+ public:
+  ColumnClient();
+  ~ColumnClient();
+  ColumnClient(const ColumnClient&) = delete;
+  ColumnClient& operator=(const ColumnClient&) = delete;
+
+  // x: [T, K] row-major, |x| within the plan's bound (not checked here: the backend guarantees
+  // it by construction). T in 1..N.
+  EncryptedRequest encrypt(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+                           uint32_t linear_id, Direction direction);
+
+  // y: [T, m] row-major, the exact integer product. Throws Error when the response does not have
+  // the shape and moduli the plan asked for; the client then re-keys before its next request.
+  // residual [T, m] (optional, for noise measurements): the decrypted phase minus Δ·y, i.e. the
+  // total error E_j the plan bounds by 3Δ/8.
+  void decrypt(const EncryptedResponse& response, const ColumnPlan& plan, int64_t T, int64_t m,
+               int64_t* y, int64_t* residual = nullptr);
+
+  // How many times the client has discarded its secrets after a bad response.
+  int rekeys() const { return rekeys_; }
+
+ private:
+  struct Keys;
+  Keys& keys_for(int log_n);
+  void rekey();
+
+  std::map<int, std::unique_ptr<Keys>> keys_;  // by log_n
+  int rekeys_ = 0;
+};
+
+}  // namespace cipherlora

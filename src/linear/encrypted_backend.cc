@@ -1,0 +1,170 @@
+#include "linear/encrypted_backend.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "common/error.h"
+#include "linear/quantized_product.h"
+#include "linear/quantized_weight.h"
+#include "linear/quantizer.h"
+
+namespace cipherlora {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void EncryptedSession::product(const int32_t* x, int64_t T, int64_t K, int64_t m,
+                               const ColumnPlan& plan, uint32_t linear_id, Direction direction,
+                               int64_t* y) {
+  auto t0 = std::chrono::steady_clock::now();
+  const std::vector<uint8_t> request =
+      serialize(client_.encrypt(x, T, K, plan, linear_id, direction));
+  stats_.client_seconds += seconds_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  const std::vector<uint8_t> response = worker_.handle(request);
+  stats_.worker_seconds += seconds_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  client_.decrypt(parse_response(response), plan, T, m, y);
+  stats_.client_seconds += seconds_since(t0);
+  stats_.requests += 1;
+  stats_.bytes_sent += static_cast<int64_t>(request.size());
+  stats_.bytes_received += static_cast<int64_t>(response.size());
+  stats_.values_sent += T * K;
+  stats_.values_received += T * m;
+}
+
+namespace {
+
+template <class V>
+void grow(std::vector<V>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+// The largest L1 and L2 norms of the columns of op(W) [K, m]: rows of wq [out, in] when
+// `rows` (forward, op(W) = Wqᵀ), else its columns (backward).
+std::pair<double, double> column_norms(const std::vector<int8_t>& wq, int64_t out, int64_t in,
+                                       bool rows) {
+  const int64_t m = rows ? out : in;
+  std::vector<double> l1(m), l2(m);
+  for (int64_t j = 0; j < out; ++j)
+    for (int64_t i = 0; i < in; ++i) {
+      const double v = wq[j * in + i];
+      l1[rows ? j : i] += std::abs(v);
+      l2[rows ? j : i] += v * v;
+    }
+  return {*std::max_element(l1.begin(), l1.end()),
+          std::sqrt(*std::max_element(l2.begin(), l2.end()))};
+}
+
+class EncryptedBackend final : public LinearBackend {
+ public:
+  EncryptedBackend(std::string name, const std::vector<float>& weight, int64_t out, int64_t in,
+                   int n_bits, std::shared_ptr<EncryptedSession> session)
+      : name_(std::move(name)),
+        n_bits_(n_bits),
+        center_(int32_t{1} << (n_bits - 1)),
+        w_(weight.data(), out, in),
+        session_(std::move(session)) {
+    id_ = session_->register_linear(w_.wq, out, in);
+    const auto [f1, f2] = column_norms(w_.wq, out, in, /*rows=*/true);
+    const auto [b1, b2] = column_norms(w_.wq, out, in, /*rows=*/false);
+    forward_plan_ = plan_columns(in, center_, f1, f2);
+    backward_plan_ = plan_columns(out, center_, b1, b2);
+  }
+
+  int64_t in_features() const override { return w_.in; }
+  int64_t out_features() const override { return w_.out; }
+
+  void forward(const float* x, int64_t T, float* y) override {
+    run(x, T, w_.in, w_.out, nullptr, w_.row_sum.data(), w_.scale.data(), forward_plan_,
+        Direction::kForward, y, "forward");
+  }
+
+  void backward(const float* dy, int64_t T, float* dx) override {
+    // As in the quantized backend: the channel scale is folded into the gradient first.
+    run(dy, T, w_.out, w_.in, w_.scale.data(), w_.col_sum.data(), nullptr, backward_plan_,
+        Direction::kBackward, dx, "backward");
+  }
+
+ private:
+  // a [T, K] -> y [T, m]. sum [m] = Σ_k op(W)[k, j]; out_scale [m] or nullptr (= 1).
+  void run(const float* a, int64_t T, int64_t K, int64_t m, const float* col_scale,
+           const int32_t* sum, const float* out_scale, const ColumnPlan& plan, Direction dir,
+           float* y, const char* what) {
+    if (T <= 0) return;
+    grow(q_, T * K);
+    grow(x_, T * K);
+    grow(scale_, T);
+    grow(zp_, T);
+    grow(acc_, T * m);
+    try {
+      quantize_per_token(a, T, K, n_bits_, q_.data(), scale_.data(), zp_.data(), col_scale);
+      for (int64_t i = 0; i < T * K; ++i) x_[i] = static_cast<int32_t>(q_[i]) - center_;
+      for (int64_t t0 = 0; t0 < T; t0 += plan.n()) {
+        const int64_t tc = std::min(plan.n(), T - t0);
+        session_->product(x_.data() + t0 * K, tc, K, m, plan, id_, dir, acc_.data() + t0 * m);
+      }
+    } catch (const Error& e) {
+      throw Error("linear " + name_ + " " + what + ": " + e.what());
+    }
+    // Σ_k (q − c)·W + (c − zp)·Σ_k W = Σ_k (q − zp)·W, the quantized backend's integer.
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t shift = center_ - zp_[t];
+      for (int64_t j = 0; j < m; ++j) acc_[t * m + j] += shift * sum[j];
+    }
+    dequantize_rows(acc_.data(), T, m, scale_.data(), out_scale, y);
+  }
+
+  std::string name_;
+  int n_bits_;
+  int32_t center_;  // 2^(n_bits − 1)
+  QuantizedWeight w_;
+  std::shared_ptr<EncryptedSession> session_;
+  uint32_t id_ = 0;
+  ColumnPlan forward_plan_, backward_plan_;
+  // Scratch reused across calls.
+  std::vector<uint16_t> q_;   // [T, K]
+  std::vector<int32_t> x_;    // [T, K] centred
+  std::vector<float> scale_;  // [T]
+  std::vector<int32_t> zp_;   // [T]
+  std::vector<int64_t> acc_;  // [T, m]
+};
+
+}  // namespace
+
+std::unique_ptr<LinearBackend> make_encrypted_backend(const std::string& name,
+                                                      std::vector<float> weight, int64_t out,
+                                                      int64_t in, int n_bits,
+                                                      std::shared_ptr<EncryptedSession> session) {
+  check_quant_bits(n_bits, ("linear " + name).c_str());
+  require(session != nullptr, "linear " + name + ": no encrypted session");
+  require(out > 0 && in > 0 && static_cast<int64_t>(weight.size()) == out * in,
+          "linear " + name + ": weight holds " + std::to_string(weight.size()) +
+              " values, expected " + std::to_string(out) + " x " + std::to_string(in));
+  try {
+    return std::make_unique<EncryptedBackend>(name, weight, out, in, n_bits, std::move(session));
+  } catch (const Error& e) {
+    throw Error("linear " + name + ": " + e.what());
+  }
+}
+
+LinearBackendFactory encrypted_backend_factory(int n_bits,
+                                               std::shared_ptr<EncryptedSession> session) {
+  check_quant_bits(n_bits, "encrypted backend");
+  require(session != nullptr, "encrypted backend: no session");
+  return [n_bits, session](const std::string& name, std::vector<float> weight, int64_t out,
+                           int64_t in) {
+    return make_encrypted_backend(name, std::move(weight), out, in, n_bits, session);
+  };
+}
+
+}  // namespace cipherlora

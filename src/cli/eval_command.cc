@@ -4,17 +4,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/base_precision.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "common/error.h"
 #include "data/jsonl_dataset.h"
+#include "linear/clear_backend.h"
 #include "model/model_session.h"
 
 namespace cipherlora {
 
 void register_eval_command(CLI::App& app) {
   struct Opts {
-    std::string model, adapter, data;
+    std::string model, adapter, data, base_precision = "fp32";
     int64_t seq_len = 0, batch_size = 8;  // seq_len 0: the model's context, at most 2048
     bool json = false;
   };
@@ -30,9 +32,13 @@ void register_eval_command(CLI::App& app) {
   cmd->add_option("--batch-size", opts->batch_size, "examples per forward pass")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  add_base_precision_option(cmd, opts->base_precision);
   cmd->add_flag("--json", opts->json, "print one JSON object with per-example losses");
   cmd->callback([opts] {
-    ModelSession s = open_model_session(opts->model, opts->adapter);
+    const Precision precision = base_precision(opts->base_precision);
+    ModelSession s =
+        open_model_session(opts->model, opts->adapter, true, clear_backend_factory(precision));
+    s.model->set_head_precision(precision);
     if (opts->seq_len == 0) opts->seq_len = std::min<int64_t>(2048, s.config.max_positions);
     require(opts->seq_len <= s.config.max_positions, "--seq-len " + std::to_string(opts->seq_len) +
                                                          " exceeds the model's context of " +

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/base_precision.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "common/error.h"
@@ -28,6 +29,7 @@ namespace {
 
 struct TrainFlags {
   std::string model, data, out, mode = "clear", targets = "all", init_adapter, eval_data;
+  std::string base_precision = "fp32";
   int64_t lora_r = 8;
   float lora_alpha = 16.0f, lora_dropout = 0.0f;
   bool use_rslora = false, resume = false;
@@ -80,8 +82,8 @@ void drop_log_after(const fs::path& path, int64_t step) {
   outf.commit();
 }
 
-LinearBackendFactory backend_for(const std::string& mode, int n_bits) {
-  if (mode == "clear") return clear_backend_factory();
+LinearBackendFactory backend_for(const std::string& mode, int n_bits, Precision precision) {
+  if (mode == "clear") return clear_backend_factory(precision);
   if (mode == "quantized") return quantized_backend_factory(n_bits);
   throw Error("--mode " + mode + " is not supported here (expected clear or quantized)");
 }
@@ -89,6 +91,11 @@ LinearBackendFactory backend_for(const std::string& mode, int n_bits) {
 void run_train(const TrainFlags& f) {
   // 1. Inputs, all checked before anything is written.
   require(!f.out.empty(), "--out is required");
+  // The quantized backend fixes its own integer arithmetic; bf16 is an option of clear mode only.
+  require(f.mode == "clear" || f.base_precision == "fp32",
+          "--base-precision " + f.base_precision + " applies to --mode clear only, not --mode " +
+              f.mode);
+  const Precision precision = base_precision(f.base_precision);
   const fs::path out(f.out);
   require(!fs::exists(out) || fs::is_directory(out), "--out " + f.out + " is not a folder");
   const std::string resume_from = f.resume ? latest_checkpoint(out) : "";
@@ -96,7 +103,8 @@ void run_train(const TrainFlags& f) {
           "--resume: no checkpoint in " + (out / "checkpoints").string());
   require(f.resume || !fs::exists(out / "adapter_config.json"),
           "--out " + f.out + " already holds an adapter: pass --resume or another --out");
-  ModelSession s = open_model_session(f.model, "", true, backend_for(f.mode, f.n_bits));
+  ModelSession s = open_model_session(f.model, "", true, backend_for(f.mode, f.n_bits, precision));
+  s.model->set_head_precision(precision);
   const LlamaConfig& mc = s.config;
   TrainOptions opts = f.opts;
   if (!f.seq_len_given) opts.seq_len = std::min(opts.seq_len, mc.max_positions);
@@ -140,10 +148,11 @@ void run_train(const TrainFlags& f) {
   auto write_log = [&](const nlohmann::json& j) { log << j.dump() << "\n" << std::flush; };
 
   std::fprintf(
-      stderr, "training %s: %lld trainable parameters, %lld steps (%lld per epoch), mode %s%s\n",
+      stderr, "training %s: %lld trainable parameters, %lld steps (%lld per epoch), mode %s%s%s\n",
       mc.name.c_str(), static_cast<long long>(adapter->trainable_parameters()),
       static_cast<long long>(trainer.total_steps()),
       static_cast<long long>(trainer.steps_per_epoch()), f.mode.c_str(),
+      precision == Precision::bf16 ? " (bf16 base)" : "",
       resume_from.empty() ? "" : (", resuming at step " + std::to_string(trainer.step())).c_str());
   auto run_eval = [&] {
     const double loss = trainer.evaluate();
@@ -212,9 +221,11 @@ void register_train_command(CLI::App& app) {
       ->required();
   cmd->add_option("--out", f->out, "output folder: the peft adapter, log and checkpoints")
       ->required();
-  cmd->add_option("--mode", f->mode, "linear backend: clear (fp32) or quantized")
+  cmd->add_option("--mode", f->mode,
+                  "linear backend: clear (fp32, or bf16 with --base-precision) or quantized")
       ->capture_default_str()
       ->check(CLI::IsMember({"clear", "quantized"}));
+  add_base_precision_option(cmd, f->base_precision);
   cmd->add_option("--n-bits", f->n_bits, "quantized mode: bits per activation/gradient")
       ->capture_default_str()
       ->check(CLI::Range(2, 16));

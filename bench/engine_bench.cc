@@ -3,6 +3,7 @@
 // bench/engine_bench.py runs this beside PyTorch+peft on the same model, batch and threads.
 //
 //   build/engine_bench --model models/SmolLM2-135M-Instruct.Q4_1.gguf --batch 4 --seq-len 256
+//   build/engine_bench --base-precision bf16     # frozen linears and LM head in bf16
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "linear/clear_backend.h"
 #include "model/lora.h"
 #include "model/model_session.h"
 #include "tensor/gemm.h"
@@ -54,7 +56,7 @@ double sgemm_gflops() {
 int main(int argc, char** argv) {
   using namespace cipherlora;
   CLI::App app{"engine forward+backward throughput"};
-  std::string model;
+  std::string model, precision = "fp32";
   int64_t B = 4, T = 256, steps = 5, warmup = 1, rank = 8;
   int threads = 0;
   bool json = false;
@@ -65,11 +67,15 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup)->capture_default_str();
   app.add_option("--lora-r", rank)->capture_default_str();
   app.add_option("--threads", threads, "default: all cores");
+  app.add_option("--base-precision", precision, "fp32 or bf16 frozen base (clear backend)")
+      ->capture_default_str();
   app.add_flag("--json", json, "one JSON line");
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) set_num_threads(threads);
-    ModelSession s = open_model_session(model, "");
+    const Precision p = parse_precision(precision);
+    ModelSession s = open_model_session(model, "", true, clear_backend_factory(p));
+    s.model->set_head_precision(p);
     LoraConfig lc;
     lc.r = rank;
     lc.alpha = 2.0f * static_cast<float>(rank);

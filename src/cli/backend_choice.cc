@@ -8,11 +8,11 @@
 
 namespace cipherlora {
 
-BackendChoice choose_backend(const std::string& mode, int n_bits) {
+BackendChoice choose_backend(const std::string& mode, int n_bits, Precision precision) {
   BackendChoice c;
   c.mode = mode;
   if (mode == "clear") {
-    c.factory = clear_backend_factory();
+    c.factory = clear_backend_factory(precision);
   } else if (mode == "quantized") {
     c.factory = quantized_backend_factory(n_bits);
   } else if (mode == "encrypted") {

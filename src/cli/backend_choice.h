@@ -13,6 +13,7 @@
 
 #include "linear/encrypted_backend.h"
 #include "linear/linear_backend.h"
+#include "linear/precision.h"
 
 namespace cipherlora {
 
@@ -22,8 +23,9 @@ struct BackendChoice {
   std::shared_ptr<EncryptedSession> session;  // encrypted mode only
 };
 
-// Throws Error for an unknown mode or an n_bits out of range.
-BackendChoice choose_backend(const std::string& mode, int n_bits);
+// Throws Error for an unknown mode or an n_bits out of range. `precision` applies to clear mode.
+BackendChoice choose_backend(const std::string& mode, int n_bits,
+                             Precision precision = Precision::fp32);
 
 // One stderr line for encrypted mode; nothing otherwise.
 void print_backend_summary(const BackendChoice& choice);

@@ -5,17 +5,19 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/backend_choice.h"
+#include "cli/base_precision.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "common/error.h"
 #include "data/jsonl_dataset.h"
+#include "linear/clear_backend.h"
 #include "model/model_session.h"
 
 namespace cipherlora {
 
 void register_eval_command(CLI::App& app) {
   struct Opts {
-    std::string model, adapter, data, mode = "clear";
+    std::string model, adapter, data, mode = "clear", base_precision = "fp32";
     int n_bits = 8;
     int64_t seq_len = 0, batch_size = 8;  // seq_len 0: the model's context, at most 2048
     bool json = false;
@@ -32,6 +34,7 @@ void register_eval_command(CLI::App& app) {
   cmd->add_option("--batch-size", opts->batch_size, "examples per forward pass")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
+  add_base_precision_option(cmd, opts->base_precision);
   cmd->add_flag("--json", opts->json, "print one JSON object with per-example losses");
   cmd->add_option("--mode", opts->mode, "linear backend: clear, quantized or encrypted")
       ->capture_default_str()
@@ -39,8 +42,13 @@ void register_eval_command(CLI::App& app) {
   cmd->add_option("--n-bits", opts->n_bits, "quantized/encrypted modes: bits per activation")
       ->capture_default_str();
   cmd->callback([opts] {
-    const BackendChoice backend = choose_backend(opts->mode, opts->n_bits);
+    require(opts->mode == "clear" || opts->base_precision == "fp32",
+            "--base-precision " + opts->base_precision +
+                " applies to --mode clear only, not --mode " + opts->mode);
+    const Precision precision = base_precision(opts->base_precision);
+    const BackendChoice backend = choose_backend(opts->mode, opts->n_bits, precision);
     ModelSession s = open_model_session(opts->model, opts->adapter, true, backend.factory);
+    s.model->set_head_precision(precision);
     if (opts->seq_len == 0) opts->seq_len = std::min<int64_t>(2048, s.config.max_positions);
     require(opts->seq_len <= s.config.max_positions, "--seq-len " + std::to_string(opts->seq_len) +
                                                          " exceeds the model's context of " +

@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <random>
 
+#include "cli/base_precision.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "linear/clear_backend.h"
 #include "model/model_session.h"
 #include "tensor/cross_entropy.h"
 #include "tokenizer/chat_template.h"
@@ -27,7 +29,7 @@ size_t complete_utf8_prefix(const std::string& s) {
 
 void register_generate_command(CLI::App& app) {
   struct Opts {
-    std::string model, adapter, prompt;
+    std::string model, adapter, prompt, base_precision = "fp32";
     bool chat = false;
     int64_t max_new_tokens = 128;
     float temperature = 0.0f;
@@ -46,8 +48,12 @@ void register_generate_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 100.0f));
   cmd->add_option("--seed", opts->seed, "random seed for sampling")->capture_default_str();
+  add_base_precision_option(cmd, opts->base_precision);
   cmd->callback([opts] {
-    ModelSession s = open_model_session(opts->model, opts->adapter);
+    const Precision precision = base_precision(opts->base_precision);
+    ModelSession s =
+        open_model_session(opts->model, opts->adapter, true, clear_backend_factory(precision));
+    s.model->set_head_precision(precision);
     std::string text = opts->prompt;
     if (opts->chat) {
       require(s.has_chat_template, "--chat: the model has no ChatML chat template");

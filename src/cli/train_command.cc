@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/backend_choice.h"
+#include "cli/base_precision.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "common/error.h"
@@ -27,6 +28,7 @@ namespace {
 
 struct TrainFlags {
   std::string model, data, out, mode = "clear", targets = "all", init_adapter, eval_data;
+  std::string base_precision = "fp32";
   int64_t lora_r = 8;
   float lora_alpha = 16.0f, lora_dropout = 0.0f;
   bool use_rslora = false, resume = false;
@@ -82,6 +84,11 @@ void drop_log_after(const fs::path& path, int64_t step) {
 void run_train(const TrainFlags& f) {
   // 1. Inputs, all checked before anything is written.
   require(!f.out.empty(), "--out is required");
+  // The quantized backend fixes its own integer arithmetic; bf16 is an option of clear mode only.
+  require(f.mode == "clear" || f.base_precision == "fp32",
+          "--base-precision " + f.base_precision + " applies to --mode clear only, not --mode " +
+              f.mode);
+  const Precision precision = base_precision(f.base_precision);
   const fs::path out(f.out);
   require(!fs::exists(out) || fs::is_directory(out), "--out " + f.out + " is not a folder");
   const std::string resume_from = f.resume ? latest_checkpoint(out) : "";
@@ -89,8 +96,9 @@ void run_train(const TrainFlags& f) {
           "--resume: no checkpoint in " + (out / "checkpoints").string());
   require(f.resume || !fs::exists(out / "adapter_config.json"),
           "--out " + f.out + " already holds an adapter: pass --resume or another --out");
-  const BackendChoice backend = choose_backend(f.mode, f.n_bits);
+  const BackendChoice backend = choose_backend(f.mode, f.n_bits, precision);
   ModelSession s = open_model_session(f.model, "", true, backend.factory);
+  s.model->set_head_precision(precision);
   const LlamaConfig& mc = s.config;
   TrainOptions opts = f.opts;
   if (!f.seq_len_given) opts.seq_len = std::min(opts.seq_len, mc.max_positions);
@@ -134,10 +142,11 @@ void run_train(const TrainFlags& f) {
   auto write_log = [&](const nlohmann::json& j) { log << j.dump() << "\n" << std::flush; };
 
   std::fprintf(
-      stderr, "training %s: %lld trainable parameters, %lld steps (%lld per epoch), mode %s%s\n",
+      stderr, "training %s: %lld trainable parameters, %lld steps (%lld per epoch), mode %s%s%s\n",
       mc.name.c_str(), static_cast<long long>(adapter->trainable_parameters()),
       static_cast<long long>(trainer.total_steps()),
       static_cast<long long>(trainer.steps_per_epoch()), f.mode.c_str(),
+      precision == Precision::bf16 ? " (bf16 base)" : "",
       resume_from.empty() ? "" : (", resuming at step " + std::to_string(trainer.step())).c_str());
   auto run_eval = [&] {
     const double loss = trainer.evaluate();
@@ -208,10 +217,11 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--out", f->out, "output folder: the peft adapter, log and checkpoints")
       ->required();
   cmd->add_option("--mode", f->mode,
-                  "linear backend: clear (fp32), quantized (integer, in clear) or encrypted "
-                  "(the base model's products on ciphertexts)")
+                  "linear backend: clear (fp32, or bf16 with --base-precision), quantized "
+                  "(integer, in clear) or encrypted (the base model's products on ciphertexts)")
       ->capture_default_str()
       ->check(CLI::IsMember({"clear", "quantized", "encrypted"}));
+  add_base_precision_option(cmd, f->base_precision);
   cmd->add_option("--n-bits", f->n_bits, "quantized/encrypted modes: bits per activation/gradient")
       ->capture_default_str()
       ->check(CLI::Range(2, 16));

@@ -8,7 +8,6 @@
 #include "model/lora_linear.h"
 #include "tensor/elementwise.h"
 #include "tensor/embedding.h"
-#include "tensor/gemm.h"
 #include "tensor/rmsnorm.h"
 #include "tensor/rope.h"
 #include "tensor/swiglu.h"
@@ -121,8 +120,7 @@ void LlamaModel::decode(const int32_t* tokens, int64_t n, KvCache& cache, float*
   cache.len += n;
   const float* last = x + (n - 1) * D;
   rmsnorm_forward(last, final_norm_.data(), xn, inv, 1, D, cfg_.rms_eps);
-  sgemm(false, true, 1, cfg_.vocab_size, D, 1.0f, xn, D, head_weight(), D, 0.0f, last_logits,
-        cfg_.vocab_size);
+  head_forward(xn, 1, last_logits);
 }
 
 }  // namespace cipherlora

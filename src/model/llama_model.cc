@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "linear/clear_backend.h"
 #include "model/llama_layer.h"
 #include "model/lora_linear.h"
 #include "tensor/attention.h"
@@ -79,6 +80,32 @@ LlamaModel::~LlamaModel() = default;
 
 const float* LlamaModel::head_weight() const {
   return lm_head_.empty() ? tok_emb_.data() : lm_head_.data();
+}
+
+void LlamaModel::set_head_precision(Precision p) {
+  if (p == head_precision()) return;
+  head_bf16_.reset();
+  if (p == Precision::bf16) {
+    const int64_t V = cfg_.vocab_size, D = cfg_.dim;
+    // The bf16 backend keeps only its rounded copy; the fp32 weight stays for the embedding (tied)
+    // and for switching back.
+    head_bf16_ = make_clear_backend(
+        "lm_head", std::vector<float>(head_weight(), head_weight() + V * D), V, D, Precision::bf16);
+  }
+}
+
+void LlamaModel::head_forward(const float* x, int64_t n, float* logits) {
+  const int64_t D = cfg_.dim, V = cfg_.vocab_size;
+  // logits [n, V] = x [n, D] · Whᵀ
+  if (head_bf16_) return head_bf16_->forward(x, n, logits);
+  sgemm(false, true, n, V, D, 1.0f, x, D, head_weight(), D, 0.0f, logits, V);
+}
+
+void LlamaModel::head_backward(const float* dlogits, int64_t n, float* dx) {
+  const int64_t D = cfg_.dim, V = cfg_.vocab_size;
+  // dx [n, D] = dlogits [n, V] · Wh [V, D]
+  if (head_bf16_) return head_bf16_->backward(dlogits, n, dx);
+  sgemm(false, false, n, D, V, 1.0f, dlogits, V, head_weight(), D, 0.0f, dx, D);
 }
 
 void LlamaModel::check_batch(const TokenBatch& b) const {
@@ -265,7 +292,6 @@ double LlamaModel::head(const TokenBatch& batch, bool backward, float loss_scale
   grow(head_x_, kHeadChunk * D), grow(head_logits_, kHeadChunk * V), grow(head_dx_, kHeadChunk * D);
   std::vector<int32_t> labels(kHeadChunk);
   std::vector<double> row_loss(kHeadChunk);
-  const float* Wh = head_weight();
   double total = 0.0;
   for (size_t c0 = 0; c0 < rows.size(); c0 += kHeadChunk) {
     const int64_t c = std::min<int64_t>(kHeadChunk, static_cast<int64_t>(rows.size() - c0));
@@ -273,13 +299,11 @@ double LlamaModel::head(const TokenBatch& batch, bool backward, float loss_scale
       std::memcpy(&head_x_[i * D], &xf_[rows[c0 + i] * D], sizeof(float) * D);
       labels[i] = batch.targets[rows[c0 + i]];
     }
-    // logits [c, V] = x [c, D] · Whᵀ
-    sgemm(false, true, c, V, D, 1.0f, head_x_.data(), D, Wh, D, 0.0f, head_logits_.data(), V);
+    head_forward(head_x_.data(), c, head_logits_.data());  // [c, V]
     if (backward) {
       total += cross_entropy_forward_backward(head_logits_.data(), labels.data(), c, V, loss_scale,
                                               row_loss.data());
-      // dx [c, D] = dlogits [c, V] · Wh [V, D]
-      sgemm(false, false, c, D, V, 1.0f, head_logits_.data(), V, Wh, D, 0.0f, head_dx_.data(), D);
+      head_backward(head_logits_.data(), c, head_dx_.data());  // dlogits [c, V] -> dx [c, D]
       for (int64_t i = 0; i < c; ++i)
         std::memcpy(&dxf_[rows[c0 + i] * D], &head_dx_[i * D], sizeof(float) * D);
     } else {
@@ -313,7 +337,7 @@ std::vector<float> LlamaModel::logits(const TokenBatch& batch) {
   rmsnorm_forward(x_final_.data(), final_norm_.data(), xf_.data(), inv_rms_f_.data(), N, D,
                   cfg_.rms_eps);
   std::vector<float> out(N * V);
-  sgemm(false, true, N, V, D, 1.0f, xf_.data(), D, head_weight(), D, 0.0f, out.data(), V);
+  head_forward(xf_.data(), N, out.data());
   return out;
 }
 

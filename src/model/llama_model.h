@@ -1,7 +1,8 @@
 // The Llama-family decoder: forward and backward over [B, T] token batches with causal attention,
 // LoRA adapters on any set of projections, and the mean cross-entropy loss as Hugging Face computes
 // it. Every frozen base linear goes through a LinearBackend (fused q|k|v and gate|up), so the same
-// engine trains in clear, quantized or encrypted mode. The LM head runs locally in fp32.
+// engine trains in clear, quantized or encrypted mode. The LM head runs locally, in fp32 unless
+// set_head_precision() picks bf16.
 //
 //   Checkpoint ck = load_checkpoint(path);
 //   LlamaModel model(std::move(ck.weights), clear_backend_factory());
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "linear/linear_backend.h"
+#include "linear/precision.h"
 #include "model/llama_weights.h"
 #include "model/lora.h"
 #include "tensor/rope.h"
@@ -52,6 +54,12 @@ class LlamaModel {
   void set_dropout(uint64_t seed, uint64_t stream) {
     dropout_seed_ = seed, dropout_stream_ = stream;
   }
+
+  // Arithmetic of the LM head's products (logits, and their input gradient in training): fp32,
+  // the default and reference, or bf16 with the head weight rounded once to a bf16 copy (the
+  // `--base-precision bf16` of the CLI, together with clear_backend_factory(Precision::bf16)).
+  void set_head_precision(Precision p);
+  Precision head_precision() const { return head_bf16_ ? Precision::bf16 : Precision::fp32; }
 
   // Backward stops below this layer: layers [0, k) get no backward pass (and should carry no
   // adapter), which saves their share of the backward compute. 0 = backprop through every layer.
@@ -100,11 +108,14 @@ class LlamaModel {
   void lora_fwd(int64_t l, Proj p, const float* x, float* y, int64_t ldy, bool training);
   void lora_bwd(int64_t l, Proj p, const float* x, const float* dy, int64_t ldy, float* dx);
   const float* head_weight() const;
+  void head_forward(const float* x, int64_t n, float* logits);     // [n, D] -> [n, V]
+  void head_backward(const float* dlogits, int64_t n, float* dx);  // [n, V] -> [n, D]
 
   LlamaConfig cfg_;
-  std::vector<float> tok_emb_;     // [V, D]
-  std::vector<float> final_norm_;  // [D]
-  std::vector<float> lm_head_;     // [V, D], empty when tied
+  std::vector<float> tok_emb_;                // [V, D]
+  std::vector<float> final_norm_;             // [D]
+  std::vector<float> lm_head_;                // [V, D], empty when tied
+  std::unique_ptr<LinearBackend> head_bf16_;  // bf16 copy of the head weight; null in fp32
   std::vector<Layer> layers_;
   RopeTable rope_;
   LoraAdapter* lora_ = nullptr;

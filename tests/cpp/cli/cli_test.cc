@@ -48,8 +48,9 @@ LlamaWeights* Cli::weights_ = nullptr;
 // The engine's mean loss over hand-built rows, each row's targets given in full.
 double engine_loss(const LlamaWeights& w, LoraAdapter* adapter,
                    const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>>& rows,
-                   int64_t* n_targets) {
-  LlamaModel m(w, clear_backend_factory());
+                   int64_t* n_targets, Precision precision = Precision::fp32) {
+  LlamaModel m(w, clear_backend_factory(precision));
+  m.set_head_precision(precision);
   m.set_adapter(adapter);
   double sum = 0.0;
   *n_targets = 0;
@@ -244,6 +245,26 @@ TEST_F(Cli, EvalAppliesTheAdapter) {
   const double without = engine_loss(*weights_, nullptr, kGoodRows, &n);
   EXPECT_NEAR(loss, with, 1e-5);
   EXPECT_GT(std::abs(with - without), 1e-3);  // the adapter makes a visible difference
+}
+
+TEST_F(Cli, BasePrecisionBf16RunsTheBf16Engine) {
+  const RunResult r = run({"eval", "--model", model(), "--data", file("good.jsonl"),
+                           "--base-precision", "bf16", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const double loss = nlohmann::json::parse(r.out).at("loss").get<double>();
+  int64_t n = 0;
+  const double bf16 = engine_loss(*weights_, nullptr, kGoodRows, &n, Precision::bf16);
+  const double fp32 = engine_loss(*weights_, nullptr, kGoodRows, &n);
+  EXPECT_NEAR(loss, bf16, 1e-5);
+  EXPECT_NEAR(loss, fp32, 1e-2 * fp32);
+  EXPECT_NE(bf16, fp32);
+  const RunResult g = run({"generate", "--model", model(), "--max-new-tokens", "3", "--prompt",
+                           "abc", "--base-precision", "bf16"});
+  EXPECT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_FALSE(g.out.empty());
+  expect_failure(
+      {"eval", "--model", model(), "--data", file("good.jsonl"), "--base-precision", "fp16"},
+      {"--base-precision"});
 }
 
 TEST_F(Cli, GenerateContinuesGreedily) {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "linear/clear_backend.h"
-#include "tensor/int8_gemm.h"
 #include "linear/quantized_backend.h"
 #include "tensor/gemm.h"
+#include "tensor/int8_gemm.h"
 #include "tensor/threads.h"
 
 namespace {

@@ -2,7 +2,8 @@
 """Training throughput of `cipherlora train` against PyTorch + peft, side by side in one run:
 the same model (SmolLM2 GGUF, fp32), the same data (text lines of at least 256 tokens, truncated
 to 256), batch 4 x 256, LoRA r=8 on all seven projections, AdamW, the same threads. Rows: PyTorch,
-`--mode clear` (fp32, the reference), `--mode clear --base-precision bf16` and `--mode quantized`.
+`--mode clear` (fp32, the reference), `--mode clear --base-precision bf16`, `--mode quantized` and
+`--mode encrypted` (in-process worker; fewer steps, --encrypted-steps, as it is slow).
 Figures are the mean tokens/s over the steps after the first (warm-up) step.
 
 Each row also reports the model FLOP/s it reaches (the same FLOP count for every trainer, as
@@ -98,6 +99,8 @@ def main():
                     default=REPO / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf")
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--encrypted-steps", type=int, default=3,
+                    help="steps of --mode encrypted (slow); 0 skips it")
     a = ap.parse_args()
     B, T = 4, 256
     import make_tokenizer_cases as cases
@@ -112,6 +115,8 @@ def main():
     runs = {"clear": ["--mode", "clear"],
             "clear --base-precision bf16": ["--mode", "clear", "--base-precision", "bf16"],
             "quantized": ["--mode", "quantized"]}
+    if a.encrypted_steps > 1:
+        runs["encrypted"] = ["--mode", "encrypted"]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.jsonl"
         make_data(data, tok, B * a.steps, T)
@@ -121,7 +126,9 @@ def main():
             subprocess.run([str(REPO / "build" / "cipherlora"), "--threads", str(a.threads),
                             "train", "--model", str(a.model), "--data", str(data), "--out",
                             str(out), *flags, "--batch-size", str(B), "--seq-len", str(T),
-                            "--max-steps", str(a.steps), "--lora-r", "8", "--lora-alpha", "16",
+                            "--max-steps",
+                            str(a.encrypted_steps if name == "encrypted" else a.steps),
+                            "--lora-r", "8", "--lora-alpha", "16",
                             "--lora-targets", "all", "--save-every", "0"],
                            check=True, capture_output=True)
             log = [json.loads(l) for l in open(out / "train_log.jsonl")]

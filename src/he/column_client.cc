@@ -1,6 +1,10 @@
 #include "he/column_client.h"
 
 #include <omp.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <exception>
 
 #include <string>
 #include <vector>
@@ -74,28 +78,45 @@ EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
   req.columns = static_cast<uint32_t>(K);
   Seed noise_seed = derive_seed(keys.noise_master, kNoiseContext, index);
 
-  // body [K][N] = a·s + e + Δ·x, built in place: masks, then their products with s, then the rest.
-  std::vector<uint64_t> masks(K * N);
-  expand_masks(req.mask_seed, plan.log_q, 0, masks.size(), masks.data());
+  // body [K][N] = a·s + e + Δ·x, built a tile of columns at a time so that the masks, their
+  // products with s and the noise of a tile stay in cache, and x [T, K] is read a cache line
+  // (kTile columns of one token) at a time rather than with a stride of K.
+  constexpr int64_t kTile = 8;
   req.body.resize(K * N);
-  keys.multiplier.multiply_many(masks.data(), K, plan.log_q, req.body.data());
-  std::vector<int32_t> noise(K * N);
-  GaussianSampler::standard().sample(noise_seed, 0, noise.size(), noise.data());
-  wipe(noise_seed);
   const uint64_t mask = low_mask(plan.log_q);
   const int shift = plan.log_delta;
-#pragma omp parallel for schedule(static)
-  for (int64_t k = 0; k < K; ++k) {
-    uint64_t* b = req.body.data() + k * N;
-    const int32_t* e = noise.data() + k * N;
-    for (int64_t n = 0; n < N; ++n) {
-      const int64_t v = n < T ? x[n * K + k] : 0;
-      b[n] = (b[n] + static_cast<uint64_t>(static_cast<int64_t>(e[n])) +
-              (static_cast<uint64_t>(v) << shift)) &
-             mask;
+  const int64_t tiles = (K + kTile - 1) / kTile;
+  std::exception_ptr failure;
+#pragma omp parallel
+  {
+    std::vector<uint64_t> a(kTile * N);
+    std::vector<int32_t> e(kTile * N);
+#pragma omp for schedule(static)
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const int64_t k0 = tile * kTile, kn = std::min(kTile, K - k0);
+      uint64_t* b = req.body.data() + k0 * N;
+      try {
+        expand_masks(req.mask_seed, plan.log_q, k0 * N, kn * N, a.data());
+        for (int64_t i = 0; i < kn; ++i)
+          keys.multiplier.multiply(a.data() + i * N, plan.log_q, b + i * N);
+        GaussianSampler::standard().sample(noise_seed, k0 * N, kn * N, e.data());
+      } catch (...) {
+#pragma omp critical(column_client_failure)
+        failure = std::current_exception();
+        continue;
+      }
+      for (int64_t i = 0; i < kn * N; ++i) b[i] += static_cast<uint64_t>(int64_t{e[i]});
+      for (int64_t n = 0; n < T; ++n) {
+        const int32_t* xr = x + n * K + k0;
+        for (int64_t i = 0; i < kn; ++i)
+          b[i * N + n] += static_cast<uint64_t>(int64_t{xr[i]}) << shift;
+      }
+      for (int64_t i = 0; i < kn * N; ++i) b[i] &= mask;
     }
+    sodium_memzero(e.data(), e.size() * sizeof(int32_t));
   }
-  std::fill(noise.begin(), noise.end(), 0);
+  wipe(noise_seed);
+  if (failure) std::rethrow_exception(failure);
   return req;
 }
 

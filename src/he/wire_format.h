@@ -60,7 +60,6 @@ constexpr uint32_t kMaxWireColumns = uint32_t{1} << 20;
 
 enum class Direction : uint8_t { kForward = 0, kBackward = 1 };
 
-
 struct EncryptedRequest {
   uint32_t linear_id = 0;                     // which frozen linear of the worker's model
   Direction direction = Direction::kForward;  // forward: X·Wᵀ (K = in, m = out); backward: dY·W

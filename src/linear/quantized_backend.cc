@@ -29,7 +29,7 @@ class QuantizedBackend final : public LinearBackend {
 
   void forward(const float* x, int64_t T, float* y) override {
     // y[T, out] = x[T, in] · Wᵀ: op(B) = Wqᵀ, i.e. Wq [out, in] read transposed.
-    const Int8Operand w{w_.wq.data(), in_, out_, /*trans=*/true, w_.row_sum.data(),
+    const Int8Operand w{w_.wq.data(),   in_, out_, /*trans=*/true, w_.row_sum.data(),
                         w_.scale.data()};
     run(x, T, in_, nullptr, w, y, "forward");
   }

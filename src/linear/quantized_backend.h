@@ -26,8 +26,8 @@
 // Non-finite inputs throw Error.
 #pragma once
 
-#include "tensor/int8_gemm.h"
 #include "linear/linear_backend.h"
+#include "tensor/int8_gemm.h"
 
 namespace cipherlora {
 

@@ -63,14 +63,7 @@ int main(int argc, char** argv) {
     std::vector<int8_t> wq(m * K);
     for (auto& v : x) v = static_cast<int32_t>(rng() % 256) - 128;
     for (auto& w : wq) w = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
-    double l1 = 0, l2 = 0;
-    for (int64_t j = 0; j < m; ++j) {
-      double a = 0, b = 0;
-      for (int64_t k = 0; k < K; ++k)
-        a += std::abs(wq[j * K + k]), b += double(wq[j * K + k]) * wq[j * K + k];
-      l1 = std::max(l1, a), l2 = std::max(l2, b);
-    }
-    const ColumnPlan plan = plan_columns(K, 128, l1, std::sqrt(l2));
+    const ColumnPlan plan = plan_for_weight(wq.data(), m, K, /*forward=*/true, 128);
 
     std::vector<float> xf(x.begin(), x.end()), wf(wq.begin(), wq.end()), yf(T * m);
     const double t_sgemm = best_seconds(reps, [&] {

@@ -1,6 +1,8 @@
 #include "he/column_plan.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "common/error.h"
 #include "he/security.h"
@@ -37,6 +39,23 @@ ColumnPlan plan_columns(int64_t K, int64_t x_bound, double w_l1_max, double w_l2
   }
   throw Error("encrypted product: values up to " + std::to_string(y_max) +
               " need more than 64 bits of modulus; lower --n-bits");
+}
+
+ColumnPlan plan_for_weight(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                           int64_t x_bound) {
+  require(out > 0 && in > 0, "encrypted product: empty weight");
+  // L1 and L2 norms of every column of op(W): rows of wq forward, its columns backward.
+  const int64_t m = forward ? out : in;
+  std::vector<double> l1(m), l2(m);
+  for (int64_t j = 0; j < out; ++j)
+    for (int64_t i = 0; i < in; ++i) {
+      const double v = wq[j * in + i];
+      const int64_t col = forward ? j : i;
+      l1[col] += std::abs(v);
+      l2[col] += v * v;
+    }
+  return plan_columns(forward ? in : out, x_bound, *std::max_element(l1.begin(), l1.end()),
+                      std::sqrt(*std::max_element(l2.begin(), l2.end())));
 }
 
 }  // namespace cipherlora

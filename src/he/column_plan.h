@@ -51,4 +51,9 @@ struct ColumnPlan {
 // column of op(W) [K, m] (a sum over k). Throws Error when no parameter set can hold the product.
 ColumnPlan plan_columns(int64_t K, int64_t x_bound, double w_l1_max, double w_l2_max);
 
+// The plan for a frozen linear held as int8 wq [out, in]: forward multiplies by op(W) = wqᵀ
+// (K = in, columns are rows of wq), backward by op(W) = wq (K = out, columns are columns of wq).
+ColumnPlan plan_for_weight(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                           int64_t x_bound);
+
 }  // namespace cipherlora

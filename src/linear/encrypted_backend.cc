@@ -48,22 +48,6 @@ void grow(std::vector<V>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
-// The largest L1 and L2 norms of the columns of op(W) [K, m]: rows of wq [out, in] when
-// `rows` (forward, op(W) = Wqᵀ), else its columns (backward).
-std::pair<double, double> column_norms(const std::vector<int8_t>& wq, int64_t out, int64_t in,
-                                       bool rows) {
-  const int64_t m = rows ? out : in;
-  std::vector<double> l1(m), l2(m);
-  for (int64_t j = 0; j < out; ++j)
-    for (int64_t i = 0; i < in; ++i) {
-      const double v = wq[j * in + i];
-      l1[rows ? j : i] += std::abs(v);
-      l2[rows ? j : i] += v * v;
-    }
-  return {*std::max_element(l1.begin(), l1.end()),
-          std::sqrt(*std::max_element(l2.begin(), l2.end()))};
-}
-
 class EncryptedBackend final : public LinearBackend {
  public:
   EncryptedBackend(std::string name, const std::vector<float>& weight, int64_t out, int64_t in,
@@ -74,10 +58,8 @@ class EncryptedBackend final : public LinearBackend {
         w_(weight.data(), out, in),
         session_(std::move(session)) {
     id_ = session_->register_linear(w_.wq, out, in);
-    const auto [f1, f2] = column_norms(w_.wq, out, in, /*rows=*/true);
-    const auto [b1, b2] = column_norms(w_.wq, out, in, /*rows=*/false);
-    forward_plan_ = plan_columns(in, center_, f1, f2);
-    backward_plan_ = plan_columns(out, center_, b1, b2);
+    forward_plan_ = plan_for_weight(w_.wq.data(), out, in, /*forward=*/true, center_);
+    backward_plan_ = plan_for_weight(w_.wq.data(), out, in, /*forward=*/false, center_);
   }
 
   int64_t in_features() const override { return w_.in; }

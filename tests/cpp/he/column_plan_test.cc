@@ -57,3 +57,25 @@ TEST(ColumnPlan, SmallerWeightsNeedFewerBits) {
 
 }  // namespace
 }  // namespace cipherlora
+
+namespace cipherlora {
+namespace {
+
+bool same_plan(const ColumnPlan& a, const ColumnPlan& b) {
+  return a.log_n == b.log_n && a.log_q == b.log_q && a.log_delta == b.log_delta &&
+         a.log_q_b == b.log_q_b && a.log_q_a == b.log_q_a;
+}
+
+TEST(ColumnPlan, PlanForWeightUsesTheColumnsOfOpW) {
+  // wq [out = 2, in = 3]. Forward columns are its rows: L1 {6, 5}, L2² {14, 17}. Backward columns
+  // are its columns: L1 {5, 2, 4}, L2² {17, 4, 10}. Scaled up so that the norms move the plan.
+  const int8_t wq[6] = {10, -20, 30, 40, 0, -10};
+  EXPECT_TRUE(
+      same_plan(plan_for_weight(wq, 2, 3, true, 128), plan_columns(3, 128, 60, std::sqrt(1700.0))));
+  EXPECT_TRUE(same_plan(plan_for_weight(wq, 2, 3, false, 128),
+                        plan_columns(2, 128, 50, std::sqrt(1700.0))));
+  EXPECT_THROW(plan_for_weight(wq, 0, 3, true, 128), Error);
+}
+
+}  // namespace
+}  // namespace cipherlora

@@ -22,16 +22,9 @@ struct Case {
   int extreme;  // 0 random, 1 all values at +bound / +127, 2 alternating signs at the extremes
 };
 
-// op(W) [K, m] stored as wq [m, K] (forward layout); the plan needs its column norms.
+// op(W) [K, m] stored as wq [m, K] (forward layout).
 ColumnPlan plan_for(const std::vector<int8_t>& wq, int64_t K, int64_t m, int64_t x_bound) {
-  double l1 = 0, l2 = 0;
-  for (int64_t j = 0; j < m; ++j) {
-    double a = 0, b = 0;
-    for (int64_t k = 0; k < K; ++k)
-      a += std::abs(wq[j * K + k]), b += double(wq[j * K + k]) * wq[j * K + k];
-    l1 = std::max(l1, a), l2 = std::max(l2, b);
-  }
-  return plan_columns(K, x_bound, l1, std::sqrt(l2));
+  return plan_for_weight(wq.data(), m, K, /*forward=*/true, x_bound);
 }
 
 void run_case(const Case& c, std::mt19937_64& rng) {
@@ -91,14 +84,7 @@ TEST(ColumnProduct, BackwardDirectionUsesTheTransposedWeight) {
   std::vector<int32_t> g(T * out);
   for (auto& v : g) v = static_cast<int32_t>(rng() % 257) - 128;
   // op(W) = wq [out, in] itself: K = out, m = in.
-  double l1 = 0, l2 = 0;
-  for (int64_t i = 0; i < in; ++i) {
-    double a = 0, b = 0;
-    for (int64_t j = 0; j < out; ++j)
-      a += std::abs(wq[j * in + i]), b += double(wq[j * in + i]) * wq[j * in + i];
-    l1 = std::max(l1, a), l2 = std::max(l2, b);
-  }
-  const ColumnPlan plan = plan_columns(out, 128, l1, std::sqrt(l2));
+  const ColumnPlan plan = plan_for_weight(wq.data(), out, in, /*forward=*/false, 128);
   ColumnWorker worker;
   const uint32_t id = worker.add_linear(wq, out, in);
   ColumnClient client;

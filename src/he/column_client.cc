@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "he/bit_packing.h"
 #include "he/gaussian_sampler.h"
 #include "he/mask_expansion.h"
 #include "he/ring_product.h"
@@ -120,19 +121,51 @@ EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
   return req;
 }
 
+void ColumnClient::check_response(bool ok, uint32_t columns, int64_t m) {
+  if (ok) return;
+  rekey();  // never decrypt anything else under a secret a worker may be probing
+  throw Error("encrypted product: the worker's response does not match the request (" +
+              std::to_string(columns) + " columns, expected " + std::to_string(m) +
+              "); secrets discarded");
+}
+
 void ColumnClient::decrypt(const EncryptedResponse& r, const ColumnPlan& plan, int64_t T, int64_t m,
                            int64_t* y, int64_t* residual) {
   const int64_t N = plan.n();
-  const bool ok = r.columns == static_cast<uint64_t>(m) && r.log_n == plan.log_n &&
-                  r.log_q_b == plan.log_q_b && r.log_q_a == plan.log_q_a &&
-                  static_cast<int64_t>(r.b.size()) == m * N &&
-                  static_cast<int64_t>(r.a.size()) == m * N;
-  if (!ok) {
-    rekey();  // never decrypt anything else under a secret a worker may be probing
-    throw Error("encrypted product: the worker's response does not match the request (" +
-                std::to_string(r.columns) + " columns, expected " + std::to_string(m) +
-                "); secrets discarded");
-  }
+  check_response(r.columns == static_cast<uint64_t>(m) && r.log_n == plan.log_n &&
+                     r.log_q_b == plan.log_q_b && r.log_q_a == plan.log_q_a &&
+                     static_cast<int64_t>(r.b.size()) == m * N &&
+                     static_cast<int64_t>(r.a.size()) == m * N,
+                 r.columns, m);
+  decrypt_columns(
+      plan, T, m,
+      [&](int64_t j, uint64_t* b, uint64_t* a) {
+        std::copy_n(r.b.data() + j * N, N, b);
+        std::copy_n(r.a.data() + j * N, N, a);
+      },
+      y, residual);
+}
+
+void ColumnClient::decrypt(const PackedResponse& r, const ColumnPlan& plan, int64_t T, int64_t m,
+                           int64_t* y) {
+  const int64_t N = plan.n();
+  check_response(r.columns == static_cast<uint64_t>(m) && r.log_n == plan.log_n &&
+                     r.log_q_b == plan.log_q_b && r.log_q_a == plan.log_q_a,
+                 r.columns, m);
+  // view_response() checked the sizes; a column is N·bits/8 whole bytes of its section.
+  const int64_t b_bytes = N * plan.log_q_b / 8, a_bytes = N * plan.log_q_a / 8;
+  decrypt_columns(
+      plan, T, m,
+      [&](int64_t j, uint64_t* b, uint64_t* a) {
+        unpack_bits(r.b.subspan(j * b_bytes, b_bytes), plan.log_q_b, std::span(b, N));
+        unpack_bits(r.a.subspan(j * a_bytes, a_bytes), plan.log_q_a, std::span(a, N));
+      },
+      y, nullptr);
+}
+
+void ColumnClient::decrypt_columns(const ColumnPlan& plan, int64_t T, int64_t m,
+                                   const FetchColumn& fetch, int64_t* y, int64_t* residual) {
+  const int64_t N = plan.n();
   require(T >= 1 && T <= N, "decrypt: token count out of range");
   Keys& keys = keys_for(plan.log_n);
   const uint64_t q_mask = low_mask(plan.log_q);
@@ -140,27 +173,49 @@ void ColumnClient::decrypt(const EncryptedResponse& r, const ColumnPlan& plan, i
   const int d = plan.log_delta, y_bits = plan.log_q - plan.log_delta;
   const uint64_t half_delta = uint64_t{1} << (d - 1);
   const uint64_t y_mask = low_mask(y_bits), y_half = uint64_t{1} << (y_bits - 1);
+  // Tiles of kTile output columns: their values are gathered per token and written to y [T, m]
+  // a cache line at a time instead of with a stride of m.
+  constexpr int64_t kTile = 8;
+  const int64_t tiles = (m + kTile - 1) / kTile;
+  std::exception_ptr failure;
 #pragma omp parallel
   {
-    std::vector<uint64_t> as(N);
+    std::vector<uint64_t> b(N), as(N);
+    std::vector<int64_t> vals(kTile * T), errs(residual ? kTile * T : 0);
 #pragma omp for schedule(static)
-    for (int64_t j = 0; j < m; ++j) {
-      keys.multiplier.multiply(r.a.data() + j * N, plan.log_q_a, as.data());
-      const uint64_t* b = r.b.data() + j * N;
-      for (int64_t t = 0; t < T; ++t) {
-        // phase = Δ·Y + small, mod 2^log_q; round to the nearest multiple of Δ, then centre.
-        const uint64_t phase = ((b[t] << b_shift) - (as[t] << a_shift)) & q_mask;
-        const uint64_t v = ((phase + half_delta) & q_mask) >> d & y_mask;
-        y[t * m + j] = v >= y_half ? static_cast<int64_t>(v) - static_cast<int64_t>(y_mask) - 1
-                                   : static_cast<int64_t>(v);
-        if (residual) {
-          // phase − Δ·v mod 2^log_q, centred: the error, |error| < Δ/2.
-          const uint64_t err = (phase - (v << d)) & q_mask;
-          residual[t * m + j] = static_cast<int64_t>(err << (64 - plan.log_q)) >> (64 - plan.log_q);
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const int64_t j0 = tile * kTile, jn = std::min(kTile, m - j0);
+      try {
+        for (int64_t i = 0; i < jn; ++i) {
+          fetch(j0 + i, b.data(), as.data());
+          keys.multiplier.multiply(as.data(), plan.log_q_a, as.data());
+          for (int64_t t = 0; t < T; ++t) {
+            // phase = Δ·Y + small, mod 2^log_q; round to the nearest multiple of Δ, centre.
+            const uint64_t phase = ((b[t] << b_shift) - (as[t] << a_shift)) & q_mask;
+            const uint64_t v = ((phase + half_delta) & q_mask) >> d & y_mask;
+            vals[i * T + t] = v >= y_half
+                                  ? static_cast<int64_t>(v) - static_cast<int64_t>(y_mask) - 1
+                                  : static_cast<int64_t>(v);
+            if (residual) {
+              // phase − Δ·v mod 2^log_q, centred: the error, |error| < Δ/2.
+              const uint64_t err = (phase - (v << d)) & q_mask;
+              errs[i * T + t] = static_cast<int64_t>(err << (64 - plan.log_q)) >> (64 - plan.log_q);
+            }
+          }
         }
+      } catch (...) {
+#pragma omp critical(column_client_failure)
+        failure = std::current_exception();
+        continue;
       }
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t i = 0; i < jn; ++i) {
+          y[t * m + j0 + i] = vals[i * T + t];
+          if (residual) residual[t * m + j0 + i] = errs[i * T + t];
+        }
     }
   }
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace cipherlora

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -50,12 +51,21 @@ class ColumnClient {
   void decrypt(const EncryptedResponse& response, const ColumnPlan& plan, int64_t T, int64_t m,
                int64_t* y, int64_t* residual = nullptr);
 
+  // The same from a serialized response left packed (view_response): columns are unpacked one at
+  // a time, so the whole response is never expanded in memory.
+  void decrypt(const PackedResponse& response, const ColumnPlan& plan, int64_t T, int64_t m,
+               int64_t* y);
+
   // How many times the client has discarded its secrets after a bad response.
   int rekeys() const { return rekeys_; }
 
  private:
   struct Keys;
+  using FetchColumn = std::function<void(int64_t j, uint64_t* b, uint64_t* a)>;  // b, a [N]
   Keys& keys_for(int log_n);
+  void check_response(bool ok, uint32_t columns, int64_t m);
+  void decrypt_columns(const ColumnPlan& plan, int64_t T, int64_t m, const FetchColumn& fetch,
+                       int64_t* y, int64_t* residual);
   void rekey();
 
   std::map<int, std::unique_ptr<Keys>> keys_;  // by log_n

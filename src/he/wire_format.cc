@@ -213,11 +213,11 @@ EncryptedRequest parse_request(std::span<const uint8_t> bytes) {
   return r;
 }
 
-EncryptedResponse parse_response(std::span<const uint8_t> bytes) {
+PackedResponse view_response(std::span<const uint8_t> bytes) {
   check_common("response", bytes, kResponseMagic, kResponseHeaderBytes);
   const uint8_t* p = bytes.data();
   check_reserved("response", bytes.subspan(23, 1));
-  EncryptedResponse r;
+  PackedResponse r;
   r.columns = static_cast<uint32_t>(get_le(p + 16, 4));
   r.log_n = p[20];
   r.log_q_b = p[21];
@@ -229,10 +229,23 @@ EncryptedResponse parse_response(std::span<const uint8_t> bytes) {
                                      str(total) + " bytes, message has " + str(bytes.size()));
   const uint64_t count = uint64_t{r.columns} << r.log_n;
   const uint64_t b_bytes = packed_size(count, r.log_q_b);
+  r.b = bytes.subspan(kResponseHeaderBytes, b_bytes);
+  r.a = bytes.subspan(kResponseHeaderBytes + b_bytes);
+  return r;
+}
+
+EncryptedResponse parse_response(std::span<const uint8_t> bytes) {
+  const PackedResponse v = view_response(bytes);
+  EncryptedResponse r;
+  r.columns = v.columns;
+  r.log_n = v.log_n;
+  r.log_q_b = v.log_q_b;
+  r.log_q_a = v.log_q_a;
+  const uint64_t count = uint64_t{r.columns} << r.log_n;
   r.b.resize(count);
   r.a.resize(count);
-  unpack_bits(bytes.subspan(kResponseHeaderBytes, b_bytes), r.log_q_b, r.b);
-  unpack_bits(bytes.subspan(kResponseHeaderBytes + b_bytes), r.log_q_a, r.a);
+  unpack_bits(v.b, r.log_q_b, r.b);
+  unpack_bits(v.a, r.log_q_a, r.a);
   return r;
 }
 

@@ -88,6 +88,17 @@ std::vector<uint8_t> serialize(const EncryptedResponse& response);
 
 // Throw Error unless `bytes` is exactly one valid message of the type.
 EncryptedRequest parse_request(std::span<const uint8_t> bytes);
+// A response checked like parse_response() but left packed: b and a are the two bit-packed
+// sections ([m][N] values at log_q_b and log_q_a bits). Column j of b occupies bytes
+// [j·N·log_q_b/8, (j+1)·N·log_q_b/8) — whole bytes, since N is a multiple of 8 — so a reader can
+// unpack one column at a time (unpack_bits) without materialising the whole response.
+struct PackedResponse {
+  uint32_t columns = 0;
+  uint8_t log_n = 0, log_q_b = 0, log_q_a = 0;
+  std::span<const uint8_t> b, a;  // views into the message
+};
+PackedResponse view_response(std::span<const uint8_t> bytes);
+
 EncryptedResponse parse_response(std::span<const uint8_t> bytes);
 
 // Bytes a message of this shape occupies (for benchmarks' bytes-per-value figures). Throw Error

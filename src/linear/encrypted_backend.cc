@@ -32,7 +32,7 @@ void EncryptedSession::product(const int32_t* x, int64_t T, int64_t K, int64_t m
   stats_.worker_seconds += seconds_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  client_.decrypt(parse_response(response), plan, T, m, y);
+  client_.decrypt(view_response(response), plan, T, m, y);
   stats_.client_seconds += seconds_since(t0);
   stats_.requests += 1;
   stats_.bytes_sent += static_cast<int64_t>(request.size());

@@ -51,8 +51,10 @@ void run_case(const Case& c, std::mt19937_64& rng) {
   ColumnClient client;
   const EncryptedRequest req = client.encrypt(x.data(), c.T, c.K, plan, id, Direction::kForward);
   const std::vector<uint8_t> reply = worker.handle(serialize(req));
-  std::vector<int64_t> y(c.T * c.m);
+  std::vector<int64_t> y(c.T * c.m), y_packed(c.T * c.m);
   client.decrypt(parse_response(reply), plan, c.T, c.m, y.data());
+  client.decrypt(view_response(reply), plan, c.T, c.m, y_packed.data());  // column by column
+  ASSERT_EQ(y, y_packed);
 
   for (int64_t t = 0; t < c.T; ++t)
     for (int64_t j = 0; j < c.m; ++j) {
@@ -151,6 +153,11 @@ TEST(ColumnProduct, MalformedOrForeignResponsesAreRefusedAndRekey) {
   std::vector<int64_t> y(2 * 4);
   EXPECT_THROW(client.decrypt(resp, plan, 2, 4, y.data()), Error);
   EXPECT_EQ(client.rekeys(), 1);
+  // The packed path refuses it the same way.
+  const auto req2 = client.encrypt(x.data(), 2, 3, plan, id, Direction::kForward);
+  const std::vector<uint8_t> reply2 = worker.handle(serialize(req2));
+  EXPECT_THROW(client.decrypt(view_response(reply2), plan, 2, 3, y.data()), Error);
+  EXPECT_EQ(client.rekeys(), 2);
   // Requests naming an unknown linear, or the wrong width, are refused by the worker.
   EncryptedRequest bad = req;
   bad.linear_id = 9;

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> request, response;
     std::vector<int64_t> y(T * m);
     const double t_enc = best_seconds(reps, [&] {
-      request = serialize(client.encrypt(x.data(), T, K, plan, id, Direction::kForward));
+      request = client.encrypt_to_bytes(x.data(), T, K, plan, id, Direction::kForward);
     });
     const double t_worker = best_seconds(reps, [&] { response = worker.handle(request); });
     const double t_dec =

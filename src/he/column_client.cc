@@ -61,6 +61,36 @@ uint64_t low_mask(int bits) {
 EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
                                        const ColumnPlan& plan, uint32_t linear_id,
                                        Direction direction) {
+  EncryptedRequest req;
+  encrypt_columns(x, T, K, plan, linear_id, direction, req,
+                  [&](int64_t k0, int64_t kn, const uint64_t* tile) {
+                    if (req.body.empty()) req.body.resize(K * plan.n());  // first tile
+                    std::copy_n(tile, kn * plan.n(), req.body.data() + k0 * plan.n());
+                  });
+  return req;
+}
+
+std::vector<uint8_t> ColumnClient::encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K,
+                                                    const ColumnPlan& plan, uint32_t linear_id,
+                                                    Direction direction) {
+  EncryptedRequest header;
+  std::vector<uint8_t> message;
+  const int64_t N = plan.n(), column_bytes = N * plan.log_q / 8;
+  encrypt_columns(
+      x, T, K, plan, linear_id, direction, header,
+      [&](int64_t k0, int64_t kn, const uint64_t* tile) {
+        std::span<uint8_t> body(message.data() + kRequestHeaderBytes,
+                                message.size() - kRequestHeaderBytes);
+        pack_bits(std::span(tile, kn * N), plan.log_q,
+                  body.subspan(k0 * column_bytes, kn * column_bytes));
+      },
+      [&] { message = request_with_header(header); });
+  return message;
+}
+
+void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+                                   uint32_t linear_id, Direction direction, EncryptedRequest& req,
+                                   const TileSink& sink, const std::function<void()>& on_header) {
   check_security(plan.log_n, plan.log_q, kStandardSigma);
   const int64_t N = plan.n();
   require(T >= 1 && T <= N && K >= 1, "encrypt: " + std::to_string(T) + " tokens x " +
@@ -68,7 +98,6 @@ EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
                                           " features do not fit N = " + std::to_string(N));
   Keys& keys = keys_for(plan.log_n);
   const uint64_t index = keys.requests++;
-  EncryptedRequest req;
   req.linear_id = linear_id;
   req.direction = direction;
   req.log_n = static_cast<uint8_t>(plan.log_n);
@@ -77,48 +106,48 @@ EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
   req.log_q_a_out = static_cast<uint8_t>(plan.log_q_a);
   req.mask_seed = derive_seed(keys.mask_master, kMaskContext, index);
   req.columns = static_cast<uint32_t>(K);
+  if (on_header) on_header();
+  if (sink) sink(0, 0, nullptr);  // lets the sink size its storage before the parallel loop
   Seed noise_seed = derive_seed(keys.noise_master, kNoiseContext, index);
 
-  // body [K][N] = a·s + e + Δ·x, built a tile of columns at a time so that the masks, their
-  // products with s and the noise of a tile stay in cache, and x [T, K] is read a cache line
-  // (kTile columns of one token) at a time rather than with a stride of K.
+  // Column k of the body is a_k·s + e_k + Δ·x[·, k]. Built a tile of columns at a time so that
+  // the masks, their products with s and the noise of a tile stay in cache, and x [T, K] is read
+  // a cache line (kTile columns of one token) at a time rather than with a stride of K; each
+  // finished tile goes to `sink`.
   constexpr int64_t kTile = 8;
-  req.body.resize(K * N);
   const uint64_t mask = low_mask(plan.log_q);
   const int shift = plan.log_delta;
   const int64_t tiles = (K + kTile - 1) / kTile;
   std::exception_ptr failure;
 #pragma omp parallel
   {
-    std::vector<uint64_t> a(kTile * N);
+    std::vector<uint64_t> a(kTile * N), b(kTile * N);
     std::vector<int32_t> e(kTile * N);
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const int64_t k0 = tile * kTile, kn = std::min(kTile, K - k0);
-      uint64_t* b = req.body.data() + k0 * N;
       try {
         expand_masks(req.mask_seed, plan.log_q, k0 * N, kn * N, a.data());
         for (int64_t i = 0; i < kn; ++i)
-          keys.multiplier.multiply(a.data() + i * N, plan.log_q, b + i * N);
+          keys.multiplier.multiply(a.data() + i * N, plan.log_q, b.data() + i * N);
         GaussianSampler::standard().sample(noise_seed, k0 * N, kn * N, e.data());
+        for (int64_t i = 0; i < kn * N; ++i) b[i] += static_cast<uint64_t>(int64_t{e[i]});
+        for (int64_t n = 0; n < T; ++n) {
+          const int32_t* xr = x + n * K + k0;
+          for (int64_t i = 0; i < kn; ++i)
+            b[i * N + n] += static_cast<uint64_t>(int64_t{xr[i]}) << shift;
+        }
+        for (int64_t i = 0; i < kn * N; ++i) b[i] &= mask;
+        sink(k0, kn, b.data());
       } catch (...) {
 #pragma omp critical(column_client_failure)
         failure = std::current_exception();
-        continue;
       }
-      for (int64_t i = 0; i < kn * N; ++i) b[i] += static_cast<uint64_t>(int64_t{e[i]});
-      for (int64_t n = 0; n < T; ++n) {
-        const int32_t* xr = x + n * K + k0;
-        for (int64_t i = 0; i < kn; ++i)
-          b[i * N + n] += static_cast<uint64_t>(int64_t{xr[i]}) << shift;
-      }
-      for (int64_t i = 0; i < kn * N; ++i) b[i] &= mask;
     }
     sodium_memzero(e.data(), e.size() * sizeof(int32_t));
   }
   wipe(noise_seed);
   if (failure) std::rethrow_exception(failure);
-  return req;
 }
 
 void ColumnClient::check_response(bool ok, uint32_t columns, int64_t m) {

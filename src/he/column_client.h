@@ -44,6 +44,13 @@ class ColumnClient {
   EncryptedRequest encrypt(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
                            uint32_t linear_id, Direction direction);
 
+  // The same request serialized (what travels): the body is packed tile by tile as it is
+  // encrypted, never held unpacked. Equal to serialize(encrypt(...)) for the same secrets and
+  // request counter.
+  std::vector<uint8_t> encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K,
+                                        const ColumnPlan& plan, uint32_t linear_id,
+                                        Direction direction);
+
   // y: [T, m] row-major, the exact integer product. Throws Error when the response does not have
   // the shape and moduli the plan asked for; the client then re-keys before its next request.
   // residual [T, m] (optional, for noise measurements): the decrypted phase minus Δ·y, i.e. the
@@ -62,6 +69,12 @@ class ColumnClient {
  private:
   struct Keys;
   using FetchColumn = std::function<void(int64_t j, uint64_t* b, uint64_t* a)>;  // b, a [N]
+  // sink(k0, kn, tile): columns [k0, k0 + kn) of the body, tile [kn][N]; called once first with
+  // kn = 0 from the calling thread, then concurrently from the encryption threads.
+  using TileSink = std::function<void(int64_t k0, int64_t kn, const uint64_t* tile)>;
+  void encrypt_columns(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+                       uint32_t linear_id, Direction direction, EncryptedRequest& header,
+                       const TileSink& sink, const std::function<void()>& on_header = nullptr);
   Keys& keys_for(int log_n);
   void check_response(bool ok, uint32_t columns, int64_t m);
   void decrypt_columns(const ColumnPlan& plan, int64_t T, int64_t m, const FetchColumn& fetch,

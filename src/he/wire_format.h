@@ -87,6 +87,12 @@ std::vector<uint8_t> serialize(const EncryptedRequest& request);
 std::vector<uint8_t> serialize(const EncryptedResponse& response);
 
 // Throw Error unless `bytes` is exactly one valid message of the type.
+// A request message with the header fields of `header` written and its body left zero, for a
+// caller that packs the body itself column by column: column k occupies bytes
+// [kRequestHeaderBytes + k·N·log_q/8, +N·log_q/8) (whole bytes: N is a multiple of 8), values
+// LSB-first at log_q bits as pack_bits() writes them. header.body is ignored.
+std::vector<uint8_t> request_with_header(const EncryptedRequest& header);
+
 EncryptedRequest parse_request(std::span<const uint8_t> bytes);
 // A response checked like parse_response() but left packed: b and a are the two bit-packed
 // sections ([m][N] values at log_q_b and log_q_a bits). Column j of b occupies bytes

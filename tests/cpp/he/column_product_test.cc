@@ -49,8 +49,15 @@ void run_case(const Case& c, std::mt19937_64& rng) {
   ColumnWorker worker;
   const uint32_t id = worker.add_linear(wq, c.m, c.K);  // [out = m, in = K]
   ColumnClient client;
-  const EncryptedRequest req = client.encrypt(x.data(), c.T, c.K, plan, id, Direction::kForward);
-  const std::vector<uint8_t> reply = worker.handle(serialize(req));
+  // Odd cases go through the packing encryptor, even ones through encrypt() + serialize().
+  const bool packed = (c.T + c.K) % 2 == 1;
+  const std::vector<uint8_t> request =
+      packed ? client.encrypt_to_bytes(x.data(), c.T, c.K, plan, id, Direction::kForward)
+             : serialize(client.encrypt(x.data(), c.T, c.K, plan, id, Direction::kForward));
+  const EncryptedRequest parsed = parse_request(request);  // a well-formed message either way
+  EXPECT_EQ(parsed.columns, c.K);
+  EXPECT_EQ(parsed.log_q, plan.log_q);
+  const std::vector<uint8_t> reply = worker.handle(request);
   std::vector<int64_t> y(c.T * c.m), y_packed(c.T * c.m);
   client.decrypt(parse_response(reply), plan, c.T, c.m, y.data());
   client.decrypt(view_response(reply), plan, c.T, c.m, y_packed.data());  // column by column

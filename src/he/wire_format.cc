@@ -167,20 +167,8 @@ std::vector<uint8_t> request_with_header(const EncryptedRequest& r) {
 }
 
 std::vector<uint8_t> serialize(const EncryptedRequest& r) {
-  check_request_fields(r);
-  const uint64_t total = request_size(r.columns, r.log_n, r.log_q);
+  std::vector<uint8_t> out = request_with_header(r);  // checks the fields (log_n first)
   check_count("request", "body", r.body.size(), uint64_t{r.columns} << r.log_n);
-  std::vector<uint8_t> out(total);
-  uint8_t* p = out.data();
-  write_common(p, kRequestMagic, total);
-  put_le(p + 16, r.linear_id, 4);
-  put_le(p + 20, r.columns, 4);
-  p[24] = static_cast<uint8_t>(r.direction);
-  p[25] = r.log_n;
-  p[26] = r.log_q;
-  p[27] = r.log_q_b_out;
-  p[28] = r.log_q_a_out;
-  std::memcpy(p + 32, r.mask_seed.bytes.data(), 32);
   pack_section("request", "body", r.body, r.log_q, std::span(out).subspan(kRequestHeaderBytes));
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -34,6 +35,20 @@ void aes256_ctr_keystream(const Seed& key, uint64_t first_block, uint8_t* out, u
   uint8_t counter[16] = {};
   for (int i = 0; i < 8; ++i) counter[15 - i] = static_cast<uint8_t>(first_block >> (8 * i));
   aes256_ctr_keystream_from(key, counter, out, len);
+}
+
+void aes256_ctr_words(const Seed& key, uint64_t first, uint64_t count, uint64_t* out) {
+  static_assert(std::endian::native == std::endian::little, "keystream words are little-endian");
+  if (count == 0) return;
+  // Two words per 16-byte block: an odd `first` starts half-way into its block.
+  if (first % 2 == 1) {
+    uint64_t head[2];
+    aes256_ctr_keystream(key, first / 2, reinterpret_cast<uint8_t*>(head), 16);
+    *out++ = head[1];
+    ++first;
+    --count;
+  }
+  aes256_ctr_keystream(key, first / 2, reinterpret_cast<uint8_t*>(out), 8 * count);
 }
 
 }  // namespace cipherlora

@@ -19,6 +19,10 @@ namespace cipherlora {
 // initial counter block zero (counter c is the 16-byte big-endian encoding of c).
 void aes256_ctr_keystream(const Seed& key, uint64_t first_block, uint8_t* out, uint64_t len);
 
+// out[0, count) = the stream read as little-endian 64-bit words [first, first + count): word i is
+// bytes [8i, 8i + 8) of the stream from counter zero. Masks and noise both draw from it.
+void aes256_ctr_words(const Seed& key, uint64_t first, uint64_t count, uint64_t* out);
+
 // The same stream from an arbitrary 16-byte initial counter block (big-endian); for known-answer
 // tests against NIST's vectors, which start at f0f1..ff.
 void aes256_ctr_keystream_from(const Seed& key, const uint8_t (&counter)[16], uint8_t* out,

@@ -62,11 +62,12 @@ EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
                                        const ColumnPlan& plan, uint32_t linear_id,
                                        Direction direction) {
   EncryptedRequest req;
-  encrypt_columns(x, T, K, plan, linear_id, direction, req,
-                  [&](int64_t k0, int64_t kn, const uint64_t* tile) {
-                    if (req.body.empty()) req.body.resize(K * plan.n());  // first tile
-                    std::copy_n(tile, kn * plan.n(), req.body.data() + k0 * plan.n());
-                  });
+  encrypt_columns(
+      x, T, K, plan, linear_id, direction, req,
+      [&](int64_t k0, int64_t kn, const uint64_t* tile) {
+        std::copy_n(tile, kn * plan.n(), req.body.data() + k0 * plan.n());
+      },
+      [&] { req.body.resize(K * plan.n()); });
   return req;
 }
 
@@ -106,8 +107,7 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
   req.log_q_a_out = static_cast<uint8_t>(plan.log_q_a);
   req.mask_seed = derive_seed(keys.mask_master, kMaskContext, index);
   req.columns = static_cast<uint32_t>(K);
-  if (on_header) on_header();
-  if (sink) sink(0, 0, nullptr);  // lets the sink size its storage before the parallel loop
+  on_header();  // the sink's storage is sized here, before the parallel loop
   Seed noise_seed = derive_seed(keys.noise_master, kNoiseContext, index);
 
   // Column k of the body is a_k·s + e_k + Δ·x[·, k]. Built a tile of columns at a time so that

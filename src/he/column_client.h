@@ -69,12 +69,13 @@ class ColumnClient {
  private:
   struct Keys;
   using FetchColumn = std::function<void(int64_t j, uint64_t* b, uint64_t* a)>;  // b, a [N]
-  // sink(k0, kn, tile): columns [k0, k0 + kn) of the body, tile [kn][N]; called once first with
-  // kn = 0 from the calling thread, then concurrently from the encryption threads.
+  // Fills header's fields, calls on_header() once (the header is complete; size storage there),
+  // then sink(k0, kn, tile) for columns [k0, k0 + kn) of the body, tile [kn][N], concurrently
+  // from the encryption threads.
   using TileSink = std::function<void(int64_t k0, int64_t kn, const uint64_t* tile)>;
   void encrypt_columns(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
                        uint32_t linear_id, Direction direction, EncryptedRequest& header,
-                       const TileSink& sink, const std::function<void()>& on_header = nullptr);
+                       const TileSink& sink, const std::function<void()>& on_header);
   Keys& keys_for(int log_n);
   void check_response(bool ok, uint32_t columns, int64_t m);
   void decrypt_columns(const ColumnPlan& plan, int64_t T, int64_t m, const FetchColumn& fetch,

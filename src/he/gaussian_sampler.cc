@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <vector>
 
 #include "common/error.h"
 #include "he/aes_ctr.h"
@@ -60,15 +59,7 @@ void GaussianSampler::sample(const Seed& seed, uint64_t first, uint64_t count, i
     uint64_t u[kBlock];
     const uint64_t begin = b * kBlock, n = std::min(kBlock, count - begin);
     try {
-      // Sample i uses 8 bytes at offset 8i: block i / 2; blocks of kBlock samples start even.
-      const uint64_t start = first + begin;
-      if (start % 2 == 0) {
-        aes256_ctr_keystream(seed, start / 2, reinterpret_cast<uint8_t*>(u), 8 * n);
-      } else {
-        std::vector<uint64_t> tmp(n + 1);
-        aes256_ctr_keystream(seed, start / 2, reinterpret_cast<uint8_t*>(tmp.data()), 8 * (n + 1));
-        std::copy(tmp.begin() + 1, tmp.end(), u);
-      }
+      aes256_ctr_words(seed, first + begin, n, u);  // sample i uses keystream word i
     } catch (...) {
 #pragma omp critical(gaussian_failure)
       failure = std::current_exception();

@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <exception>
 
@@ -14,23 +13,9 @@
 namespace cipherlora {
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "mask expansion reads little-endian");
-
-// One contiguous range on the calling thread. The stream is read from the 16-byte block holding
-// coefficient `first`; an odd `first` starts half-way into it.
+// One contiguous range on the calling thread.
 void expand_range(const Seed& seed, uint64_t mask, uint64_t first, uint64_t count, uint64_t* out) {
-  if (count == 0) return;
-  const uint64_t skip = first % 2;  // coefficients to drop from the first block
-  if (skip == 0) {
-    aes256_ctr_keystream(seed, first / 2, reinterpret_cast<uint8_t*>(out), 8 * count);
-  } else {
-    uint64_t head[2];
-    aes256_ctr_keystream(seed, first / 2, reinterpret_cast<uint8_t*>(head), 16);
-    out[0] = head[1];
-    if (count > 1)
-      aes256_ctr_keystream(seed, first / 2 + 1, reinterpret_cast<uint8_t*>(out + 1),
-                           8 * (count - 1));
-  }
+  aes256_ctr_words(seed, first, count, out);
   for (uint64_t i = 0; i < count; ++i) out[i] &= mask;
 }
 

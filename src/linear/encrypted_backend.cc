@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/grow.h"
 #include "linear/quantized_product.h"
 #include "linear/quantized_weight.h"
 #include "linear/quantizer.h"
@@ -43,11 +44,6 @@ void EncryptedSession::product(const int32_t* x, int64_t T, int64_t K, int64_t m
 
 namespace {
 
-template <class V>
-void grow(std::vector<V>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-}
-
 class EncryptedBackend final : public LinearBackend {
  public:
   EncryptedBackend(std::string name, const std::vector<float>& weight, int64_t out, int64_t in,
@@ -60,6 +56,8 @@ class EncryptedBackend final : public LinearBackend {
     id_ = session_->register_linear(w_.wq, out, in);
     forward_plan_ = plan_for_weight(w_.wq.data(), out, in, /*forward=*/true, center_);
     backward_plan_ = plan_for_weight(w_.wq.data(), out, in, /*forward=*/false, center_);
+    // The worker holds the int8 weight now; the client needs only the scales and sums.
+    w_.wq = {};
   }
 
   int64_t in_features() const override { return w_.in; }

@@ -1,17 +1,13 @@
 #include "linear/quantized_backend.h"
 
 #include "common/error.h"
+#include "common/grow.h"
 #include "linear/quantized_product.h"
 #include "linear/quantized_weight.h"
 #include "linear/quantizer.h"
 
 namespace cipherlora {
 namespace {
-
-template <class V>
-void grow(std::vector<V>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-}
 
 class QuantizedBackend final : public LinearBackend {
  public:

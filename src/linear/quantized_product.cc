@@ -4,16 +4,12 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/grow.h"
 #include "linear/quantizer.h"
 #include "tensor/vector_clones.h"
 
 namespace cipherlora {
 namespace {
-
-template <class V>
-void grow(std::vector<V>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-}
 
 void check_operands(const QuantizedTokens& a, const Int8Operand& b) {
   check_quant_bits(a.n_bits, "quantized product");

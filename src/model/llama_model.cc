@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/grow.h"
 #include "linear/clear_backend.h"
 #include "model/llama_layer.h"
 #include "model/lora_linear.h"
@@ -27,11 +28,6 @@ std::vector<float> concat_rows(std::initializer_list<const std::vector<float>*> 
   out.reserve(n);
   for (auto* p : parts) out.insert(out.end(), p->begin(), p->end());
   return out;
-}
-
-template <typename T>
-void grow(std::vector<T>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
 }
 
 // Copies columns [col, col+width) of src [N, ld] into dst [N, width], or back.

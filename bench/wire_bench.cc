@@ -9,6 +9,7 @@
 //
 //   build/wire_bench [--mb 64] [--reps 10]
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -68,8 +69,8 @@ int main(int argc, char** argv) {
   EncryptedRequest req;
   req.log_n = 11;
   req.log_q = 47;
-  req.log_q_b_out = 40;
-  req.log_q_a_out = 30;
+  req.request_id = 1;
+  req.log_q_b_out = 29;
   req.columns = 4096;
   req.body.resize(uint64_t{req.columns} << req.log_n);
   for (auto& v : req.body) v = rng() & ((uint64_t{1} << 47) - 1);

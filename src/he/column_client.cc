@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <exception>
-
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
 #include "he/bit_packing.h"
+#include "he/combined_secret.h"
 #include "he/gaussian_sampler.h"
 #include "he/mask_expansion.h"
 #include "he/ring_product.h"
@@ -19,25 +20,80 @@
 #include "he/ternary_secret.h"
 
 namespace cipherlora {
+namespace {
+
+uint64_t low_mask(int bits) {
+  return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+}
+
+}  // namespace
 
 struct ColumnClient::Keys {
+  struct Pending {
+    uint32_t linear_id = 0;
+    Direction direction = Direction::kForward;
+    int log_q = 0;
+  };
+
   explicit Keys(int log_n)
-      : secret(TernarySecret::fresh(log_n)),
-        multiplier(secret.coefficients(), 64),
+      : log_n(log_n),
+        n(int64_t{1} << log_n),
+        secret_master(random_seed()),
         mask_master(random_seed()),
         noise_master(random_seed()) {}
   ~Keys() {
+    wipe(secret_master);
     wipe(mask_master);
     wipe(noise_master);
+    sodium_memzero(secrets.data(), secrets.size());
+    for (auto& [key, s] : combined) sodium_memzero(s.data(), s.size() * sizeof(int32_t));
   }
-  TernarySecret secret;
-  TernaryRingMultiplier multiplier;  // holds NTT(s)
-  Seed mask_master, noise_master;
-  uint64_t requests = 0;  // the KDF index of the next request: never reused under this secret
+
+  // s_k for k < K, [K][N] in {-1, 0, 1}; derived on first use.
+  const int8_t* secrets_for(int64_t K) {
+    for (int64_t k = static_cast<int64_t>(secrets.size()) / n; k < K; ++k) {
+      Seed seed = derive_seed(secret_master, kSecretContext, static_cast<uint64_t>(k));
+      const TernarySecret s = TernarySecret::from_seed(seed, log_n);
+      wipe(seed);
+      secrets.insert(secrets.end(), s.coefficients().begin(), s.coefficients().end());
+    }
+    return secrets.data();
+  }
+
+  // The mask of request `index`, [N] mod 2^log_q.
+  std::vector<uint64_t> mask(uint64_t index, int log_q) const {
+    Seed seed = derive_seed(mask_master, kMaskContext, index);
+    std::vector<uint64_t> a(n);
+    expand_masks(seed, log_q, 0, n, a.data());
+    wipe(seed);
+    return a;
+  }
+
+  int log_n;
+  int64_t n;
+  Seed secret_master, mask_master, noise_master;
+  std::vector<int8_t> secrets;  // [K][N], grown on demand
+  std::map<std::pair<uint32_t, Direction>, std::vector<int32_t>> combined;  // -> s' [m][N]
+  std::map<uint64_t, Pending> pending;  // requests sent and not yet decrypted, by request id
+  uint64_t requests = 0;  // the KDF index of the next request: never reused under these secrets
 };
 
 ColumnClient::ColumnClient() = default;
 ColumnClient::~ColumnClient() = default;
+
+uint32_t ColumnClient::add_linear(std::vector<int8_t> wq, int64_t out, int64_t in) {
+  require(out > 0 && in > 0 && static_cast<int64_t>(wq.size()) == out * in,
+          "client: weight of " + std::to_string(wq.size()) + " values is not " +
+              std::to_string(out) + " x " + std::to_string(in));
+  Linear lin;
+  lin.out = out;
+  lin.in = in;
+  lin.secret_bits[0] = combined_secret_bits(wq.data(), out, in, /*forward=*/true);
+  lin.secret_bits[1] = combined_secret_bits(wq.data(), out, in, /*forward=*/false);
+  lin.wq = std::move(wq);
+  linears_.push_back(std::move(lin));
+  return static_cast<uint32_t>(linears_.size() - 1);
+}
 
 ColumnClient::Keys& ColumnClient::keys_for(int log_n) {
   auto& k = keys_[log_n];
@@ -49,14 +105,6 @@ void ColumnClient::rekey() {
   keys_.clear();
   ++rekeys_;
 }
-
-namespace {
-
-uint64_t low_mask(int bits) {
-  return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-}
-
-}  // namespace
 
 EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
                                        const ColumnPlan& plan, uint32_t linear_id,
@@ -74,8 +122,15 @@ EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
 std::vector<uint8_t> ColumnClient::encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K,
                                                     const ColumnPlan& plan, uint32_t linear_id,
                                                     Direction direction) {
-  EncryptedRequest header;
   std::vector<uint8_t> message;
+  encrypt_to_bytes(x, T, K, plan, linear_id, direction, message);
+  return message;
+}
+
+void ColumnClient::encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+                                    uint32_t linear_id, Direction direction,
+                                    std::vector<uint8_t>& message) {
+  EncryptedRequest header;
   const int64_t N = plan.n(), column_bytes = N * plan.log_q / 8;
   encrypt_columns(
       x, T, K, plan, linear_id, direction, header,
@@ -85,8 +140,7 @@ std::vector<uint8_t> ColumnClient::encrypt_to_bytes(const int32_t* x, int64_t T,
         pack_bits(std::span(tile, kn * N), plan.log_q,
                   body.subspan(k0 * column_bytes, kn * column_bytes));
       },
-      [&] { message = request_with_header(header); });
-  return message;
+      [&] { request_with_header(header, message); });
 }
 
 void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
@@ -97,39 +151,48 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
   require(T >= 1 && T <= N && K >= 1, "encrypt: " + std::to_string(T) + " tokens x " +
                                           std::to_string(K) +
                                           " features do not fit N = " + std::to_string(N));
+  require(linear_id < linears_.size(), "encrypt: unknown linear " + std::to_string(linear_id));
+  const Linear& lin = linears_[linear_id];
+  require(K == (direction == Direction::kForward ? lin.in : lin.out),
+          "encrypt: " + std::to_string(K) + " columns do not match linear " +
+              std::to_string(linear_id));
   Keys& keys = keys_for(plan.log_n);
+  const int8_t* secrets = keys.secrets_for(K);
   const uint64_t index = keys.requests++;
+  req.request_id = index;
   req.linear_id = linear_id;
   req.direction = direction;
   req.log_n = static_cast<uint8_t>(plan.log_n);
   req.log_q = static_cast<uint8_t>(plan.log_q);
   req.log_q_b_out = static_cast<uint8_t>(plan.log_q_b);
-  req.log_q_a_out = static_cast<uint8_t>(plan.log_q_a);
-  req.mask_seed = derive_seed(keys.mask_master, kMaskContext, index);
   req.columns = static_cast<uint32_t>(K);
   on_header();  // the sink's storage is sized here, before the parallel loop
+  const RingMultiplier mask(keys.mask(index, plan.log_q), plan.log_q, /*operand_bits=*/0);
   Seed noise_seed = derive_seed(keys.noise_master, kNoiseContext, index);
 
-  // Column k of the body is a_k·s + e_k + Δ·x[·, k]. Built a tile of columns at a time so that
-  // the masks, their products with s and the noise of a tile stay in cache, and x [T, K] is read
-  // a cache line (kTile columns of one token) at a time rather than with a stride of K; each
-  // finished tile goes to `sink`.
+  // Column k of the body is a·s_k + e_k + Δ·x[·, k]. Built a tile of columns at a time so that
+  // the products and the noise of a tile stay in cache, and x [T, K] is read a cache line
+  // (kTile columns of one token) at a time rather than with a stride of K; each finished tile
+  // goes to `sink`.
   constexpr int64_t kTile = 8;
-  const uint64_t mask = low_mask(plan.log_q);
+  const uint64_t q_mask = low_mask(plan.log_q);
   const int shift = plan.log_delta;
   const int64_t tiles = (K + kTile - 1) / kTile;
   std::exception_ptr failure;
 #pragma omp parallel
   {
-    std::vector<uint64_t> a(kTile * N), b(kTile * N);
+    std::vector<uint64_t> b(kTile * N);
     std::vector<int32_t> e(kTile * N);
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const int64_t k0 = tile * kTile, kn = std::min(kTile, K - k0);
       try {
-        expand_masks(req.mask_seed, plan.log_q, k0 * N, kn * N, a.data());
-        for (int64_t i = 0; i < kn; ++i)
-          keys.multiplier.multiply(a.data() + i * N, plan.log_q, b.data() + i * N);
+        for (int64_t i = 0; i < kn; ++i) {
+          uint64_t* bi = b.data() + i * N;
+          const int8_t* s = secrets + (k0 + i) * N;
+          for (int64_t n = 0; n < N; ++n) bi[n] = static_cast<uint64_t>(int64_t{s[n]}) & q_mask;
+          mask.multiply(bi, bi);
+        }
         GaussianSampler::standard().sample(noise_seed, k0 * N, kn * N, e.data());
         for (int64_t i = 0; i < kn * N; ++i) b[i] += static_cast<uint64_t>(int64_t{e[i]});
         for (int64_t n = 0; n < T; ++n) {
@@ -137,7 +200,7 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
           for (int64_t i = 0; i < kn; ++i)
             b[i * N + n] += static_cast<uint64_t>(int64_t{xr[i]}) << shift;
         }
-        for (int64_t i = 0; i < kn * N; ++i) b[i] &= mask;
+        for (int64_t i = 0; i < kn * N; ++i) b[i] &= q_mask;
         sink(k0, kn, b.data());
       } catch (...) {
 #pragma omp critical(column_client_failure)
@@ -145,63 +208,77 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
       }
     }
     sodium_memzero(e.data(), e.size() * sizeof(int32_t));
+    sodium_memzero(b.data(), b.size() * sizeof(uint64_t));
   }
   wipe(noise_seed);
   if (failure) std::rethrow_exception(failure);
+  keys.pending[index] = {linear_id, direction, plan.log_q};
 }
 
-void ColumnClient::check_response(bool ok, uint32_t columns, int64_t m) {
+void ColumnClient::check_response(bool ok, const std::string& why) {
   if (ok) return;
-  rekey();  // never decrypt anything else under a secret a worker may be probing
-  throw Error("encrypted product: the worker's response does not match the request (" +
-              std::to_string(columns) + " columns, expected " + std::to_string(m) +
-              "); secrets discarded");
+  rekey();  // never decrypt anything else under secrets a worker may be probing
+  throw Error("encrypted product: the worker's response " + why + "; secrets discarded");
 }
 
 void ColumnClient::decrypt(const EncryptedResponse& r, const ColumnPlan& plan, int64_t T, int64_t m,
                            int64_t* y, int64_t* residual) {
   const int64_t N = plan.n();
-  check_response(r.columns == static_cast<uint64_t>(m) && r.log_n == plan.log_n &&
-                     r.log_q_b == plan.log_q_b && r.log_q_a == plan.log_q_a &&
-                     static_cast<int64_t>(r.b.size()) == m * N &&
-                     static_cast<int64_t>(r.a.size()) == m * N,
-                 r.columns, m);
+  check_response(r.log_n == plan.log_n && r.log_q_b == plan.log_q_b &&
+                     static_cast<int64_t>(r.b.size()) == m * N && r.columns == m,
+                 "has " + std::to_string(r.columns) + " columns at log_n " +
+                     std::to_string(r.log_n) + ", expected " + std::to_string(m));
   decrypt_columns(
-      plan, T, m,
-      [&](int64_t j, uint64_t* b, uint64_t* a) {
-        std::copy_n(r.b.data() + j * N, N, b);
-        std::copy_n(r.a.data() + j * N, N, a);
-      },
-      y, residual);
+      r.request_id, plan, T, m,
+      [&](int64_t j, uint64_t* b) { std::copy_n(r.b.data() + j * N, N, b); }, y, residual);
 }
 
 void ColumnClient::decrypt(const PackedResponse& r, const ColumnPlan& plan, int64_t T, int64_t m,
                            int64_t* y) {
   const int64_t N = plan.n();
-  check_response(r.columns == static_cast<uint64_t>(m) && r.log_n == plan.log_n &&
-                     r.log_q_b == plan.log_q_b && r.log_q_a == plan.log_q_a,
-                 r.columns, m);
+  check_response(r.log_n == plan.log_n && r.log_q_b == plan.log_q_b && r.columns == m,
+                 "has " + std::to_string(r.columns) + " columns at log_n " +
+                     std::to_string(r.log_n) + ", expected " + std::to_string(m));
   // view_response() checked the sizes; a column is N·bits/8 whole bytes of its section.
-  const int64_t b_bytes = N * plan.log_q_b / 8, a_bytes = N * plan.log_q_a / 8;
+  const int64_t b_bytes = N * plan.log_q_b / 8;
   decrypt_columns(
-      plan, T, m,
-      [&](int64_t j, uint64_t* b, uint64_t* a) {
+      r.request_id, plan, T, m,
+      [&](int64_t j, uint64_t* b) {
         unpack_bits(r.b.subspan(j * b_bytes, b_bytes), plan.log_q_b, std::span(b, N));
-        unpack_bits(r.a.subspan(j * a_bytes, a_bytes), plan.log_q_a, std::span(a, N));
       },
       y, nullptr);
 }
 
-void ColumnClient::decrypt_columns(const ColumnPlan& plan, int64_t T, int64_t m,
-                                   const FetchColumn& fetch, int64_t* y, int64_t* residual) {
+void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, int64_t T,
+                                   int64_t m, const FetchColumn& fetch, int64_t* y,
+                                   int64_t* residual) {
   const int64_t N = plan.n();
   require(T >= 1 && T <= N, "decrypt: token count out of range");
   Keys& keys = keys_for(plan.log_n);
+  const auto it = keys.pending.find(request_id);
+  check_response(it != keys.pending.end(), "answers request " + std::to_string(request_id) +
+                                               ", which is not awaiting an answer");
+  const Keys::Pending pending = it->second;
+  keys.pending.erase(it);
+  const Linear& lin = linears_[pending.linear_id];
+  const bool forward = pending.direction == Direction::kForward;
+  check_response(pending.log_q == plan.log_q && m == (forward ? lin.out : lin.in),
+                 "does not match request " + std::to_string(request_id));
+
+  // s'_j for this weight and direction, computed on first use under these secrets.
+  auto& combined = keys.combined[{pending.linear_id, pending.direction}];
+  if (combined.empty())
+    combined = combined_secrets(lin.wq.data(), lin.out, lin.in, forward,
+                                keys.secrets_for(forward ? lin.in : lin.out), N);
+  const int32_t* s_out = combined.data();
+  const RingMultiplier mask(keys.mask(request_id, plan.log_q), plan.log_q,
+                            lin.secret_bits[forward ? 0 : 1]);
+
   const uint64_t q_mask = low_mask(plan.log_q);
-  const int b_shift = plan.log_q - plan.log_q_b, a_shift = plan.log_q - plan.log_q_a;
+  const int b_shift = plan.log_q - plan.log_q_b;
   const int d = plan.log_delta, y_bits = plan.log_q - plan.log_delta;
   const uint64_t half_delta = uint64_t{1} << (d - 1);
-  const uint64_t y_mask = low_mask(y_bits), y_half = uint64_t{1} << (y_bits - 1);
+  const int y_shift = 64 - y_bits;
   // Tiles of kTile output columns: their values are gathered per token and written to y [T, m]
   // a cache line at a time instead of with a stride of m.
   constexpr int64_t kTile = 8;
@@ -216,21 +293,24 @@ void ColumnClient::decrypt_columns(const ColumnPlan& plan, int64_t T, int64_t m,
       const int64_t j0 = tile * kTile, jn = std::min(kTile, m - j0);
       try {
         for (int64_t i = 0; i < jn; ++i) {
-          fetch(j0 + i, b.data(), as.data());
-          keys.multiplier.multiply(as.data(), plan.log_q_a, as.data());
+          fetch(j0 + i, b.data());
+          const int32_t* s = s_out + (j0 + i) * N;
+          for (int64_t n = 0; n < N; ++n) as[n] = static_cast<uint64_t>(int64_t{s[n]}) & q_mask;
+          mask.multiply(as.data(), as.data());
+          // phase = Δ·Y + small, mod 2^log_q; round to the nearest multiple of Δ and read the
+          // y_bits-bit result as two's complement. Branch-free, so it vectorizes.
+          int64_t* v = vals.data() + i * T;
           for (int64_t t = 0; t < T; ++t) {
-            // phase = Δ·Y + small, mod 2^log_q; round to the nearest multiple of Δ, centre.
-            const uint64_t phase = ((b[t] << b_shift) - (as[t] << a_shift)) & q_mask;
-            const uint64_t v = ((phase + half_delta) & q_mask) >> d & y_mask;
-            vals[i * T + t] = v >= y_half
-                                  ? static_cast<int64_t>(v) - static_cast<int64_t>(y_mask) - 1
-                                  : static_cast<int64_t>(v);
-            if (residual) {
-              // phase − Δ·v mod 2^log_q, centred: the error, |error| < Δ/2.
-              const uint64_t err = (phase - (v << d)) & q_mask;
+            const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
+            v[t] =
+                static_cast<int64_t>((((phase + half_delta) & q_mask) >> d) << y_shift) >> y_shift;
+          }
+          if (residual)  // phase − Δ·v mod 2^log_q, centred: the error, |error| < Δ/2
+            for (int64_t t = 0; t < T; ++t) {
+              const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
+              const uint64_t err = (phase - (static_cast<uint64_t>(v[t]) << d)) & q_mask;
               errs[i * T + t] = static_cast<int64_t>(err << (64 - plan.log_q)) >> (64 - plan.log_q);
             }
-          }
         }
       } catch (...) {
 #pragma omp critical(column_client_failure)
@@ -243,6 +323,7 @@ void ColumnClient::decrypt_columns(const ColumnPlan& plan, int64_t T, int64_t m,
           if (residual) residual[t * m + j0 + i] = errs[i * T + t];
         }
     }
+    sodium_memzero(as.data(), as.size() * sizeof(uint64_t));
   }
   if (failure) std::rethrow_exception(failure);
 }

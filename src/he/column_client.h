@@ -1,23 +1,27 @@
 // The client side of the encrypted product (DESIGN.md, "The encrypted matmul: column
-// ciphertexts"): it owns the training run's secret, encrypts integer matrices column by column,
-// and decrypts what the worker returns. The worker never sees the secret, the noise or a mask
-// seed twice.
+// ciphertexts"): it owns the training run's secrets, encrypts integer matrices column by column,
+// and decrypts what the worker returns. The worker never sees a secret, the noise or a mask.
 //
 // For x [T, K] (T <= N tokens, |x| <= the plan's x_bound), column k becomes
-//     b_k = a_k·s + e_k + Δ·x[·, k]   in Z_{2^log_q}[X]/(X^N + 1)
-// with a_k expanded from the request's mask seed (mask_expansion.h), e_k discrete Gaussian
-// (gaussian_sampler.h). Tokens sit on the coefficients; tokens T..N-1 are zero. Decrypting output
-// column j recovers Y[t, j] = Σ_k x[t,k]·W[k,j] exactly when the plan's bounds hold.
+//     b_k = a·s_k + e_k + Δ·x[·, k]   in Z_{2^log_q}[X]/(X^N + 1)
+// Every column of one request shares the mask a, drawn fresh for the request; each column index
+// k has its own ternary secret s_k, fixed for the run. Seen from any one secret this is ordinary
+// RLWE (a fresh uniform mask per sample); the secrets sharing a mask form the matrix form of
+// RLWE (docs/SECURITY.md). Tokens sit on the coefficients; tokens T..N-1 are zero. The worker's
+// B_j = Σ_k W[k,j]·b_k = a·s'_j + Σ_k W[k,j]·e_k + Δ·Y_j with s'_j = Σ_k W[k,j]·s_k, so the
+// client decrypts with the combined secrets s'_j (combined_secret.h), computed once per weight:
+// the worker does one integer product instead of two, and neither a mask nor its product travels.
 //
-// Secrets: one ternary secret per ring degree, drawn fresh from the CSPRNG when the client is
-// built (one client per training run). Mask seeds come from a random master and a request
-// counter through the KDF (seed.h), so no seed repeats under one secret; noise seeds come from a
-// second master that never leaves the client. After a response fails a check, the client discards
-// its secrets (re-keys) so that a worker probing with crafted responses learns nothing it can
+// Randomness: the secrets, the masks and the noise come from three masters drawn from the CSPRNG
+// when the client is built (one client per training run) through the KDF (seed.h): secret k from
+// index k, the mask and noise of request r from index r. The request counter never repeats, so
+// no mask is used twice under the secrets. After a response fails a check the client discards
+// everything (re-keys) so that a worker probing with crafted responses learns nothing it can
 // connect to later results (DESIGN.md, "Integrity").
 //
 //   ColumnClient client;
-//   EncryptedRequest req = client.encrypt(x, T, K, plan, linear_id, Direction::kForward);
+//   uint32_t id = client.add_linear(wq, out, in);     // the same weight the worker holds
+//   EncryptedRequest req = client.encrypt(x, T, K, plan, id, Direction::kForward);
 //   EncryptedResponse resp = parse_response(worker.handle(serialize(req)));
 //   client.decrypt(resp, plan, T, m, y);   // y [T, m] int64
 #pragma once
@@ -26,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "he/column_plan.h"
 #include "he/wire_format.h"
@@ -39,8 +44,12 @@ class ColumnClient {
   ColumnClient(const ColumnClient&) = delete;
   ColumnClient& operator=(const ColumnClient&) = delete;
 
+  // Registers a frozen linear's int8 weight [out, in], the one the worker multiplies by; ids
+  // count from 0 in registration order, as the worker's do.
+  uint32_t add_linear(std::vector<int8_t> wq, int64_t out, int64_t in);
+
   // x: [T, K] row-major, |x| within the plan's bound (not checked here: the backend guarantees
-  // it by construction). T in 1..N.
+  // it by construction). T in 1..N; K must match the linear and direction.
   EncryptedRequest encrypt(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
                            uint32_t linear_id, Direction direction);
 
@@ -50,11 +59,14 @@ class ColumnClient {
   std::vector<uint8_t> encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K,
                                         const ColumnPlan& plan, uint32_t linear_id,
                                         Direction direction);
+  // The same into `message`, whose capacity is reused from request to request.
+  void encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+                        uint32_t linear_id, Direction direction, std::vector<uint8_t>& message);
 
-  // y: [T, m] row-major, the exact integer product. Throws Error when the response does not have
-  // the shape and moduli the plan asked for; the client then re-keys before its next request.
-  // residual [T, m] (optional, for noise measurements): the decrypted phase minus Δ·y, i.e. the
-  // total error E_j the plan bounds by 3Δ/8.
+  // y: [T, m] row-major, the exact integer product. Throws Error when the response does not
+  // answer a request of this client still awaiting its answer, or lacks the shape and moduli the
+  // plan asked for; the client then re-keys. residual [T, m] (optional, for noise measurements):
+  // the decrypted phase minus Δ·y, the total error the plan bounds by 3Δ/8.
   void decrypt(const EncryptedResponse& response, const ColumnPlan& plan, int64_t T, int64_t m,
                int64_t* y, int64_t* residual = nullptr);
 
@@ -68,7 +80,12 @@ class ColumnClient {
 
  private:
   struct Keys;
-  using FetchColumn = std::function<void(int64_t j, uint64_t* b, uint64_t* a)>;  // b, a [N]
+  struct Linear {
+    int64_t out = 0, in = 0;
+    std::vector<int8_t> wq;   // [out, in]
+    int secret_bits[2] = {};  // combined_secret_bits() forward, backward
+  };
+  using FetchColumn = std::function<void(int64_t j, uint64_t* b)>;  // b [N]
   // Fills header's fields, calls on_header() once (the header is complete; size storage there),
   // then sink(k0, kn, tile) for columns [k0, k0 + kn) of the body, tile [kn][N], concurrently
   // from the encryption threads.
@@ -77,11 +94,12 @@ class ColumnClient {
                        uint32_t linear_id, Direction direction, EncryptedRequest& header,
                        const TileSink& sink, const std::function<void()>& on_header);
   Keys& keys_for(int log_n);
-  void check_response(bool ok, uint32_t columns, int64_t m);
-  void decrypt_columns(const ColumnPlan& plan, int64_t T, int64_t m, const FetchColumn& fetch,
-                       int64_t* y, int64_t* residual);
+  void check_response(bool ok, const std::string& why);
+  void decrypt_columns(uint64_t request_id, const ColumnPlan& plan, int64_t T, int64_t m,
+                       const FetchColumn& fetch, int64_t* y, int64_t* residual);
   void rekey();
 
+  std::vector<Linear> linears_;
   std::map<int, std::unique_ptr<Keys>> keys_;  // by log_n
   int rekeys_ = 0;
 };

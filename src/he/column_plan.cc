@@ -11,28 +11,23 @@ namespace cipherlora {
 
 std::string ColumnPlan::describe() const {
   return "N=" + std::to_string(n()) + " q=2^" + std::to_string(log_q) + " delta=2^" +
-         std::to_string(log_delta) + " output b " + std::to_string(log_q_b) + " bits, a " +
-         std::to_string(log_q_a) + " bits";
+         std::to_string(log_delta) + " output " + std::to_string(log_q_b) + " bits";
 }
 
 ColumnPlan plan_columns(int64_t K, int64_t x_bound, double w_l1_max, double w_l2_max) {
   require(K >= 1 && x_bound >= 1 && w_l1_max >= 0 && w_l2_max >= 0,
           "encrypted product: invalid plan inputs");
   const double y_max = static_cast<double>(x_bound) * w_l1_max;
-  // Even a zero weight leaves ε_B and ε_A·s to absorb; a noise floor of 1 keeps Δ >= 2^6.
+  // Even a zero weight leaves ε_B to absorb; a noise floor of 1 keeps Δ >= 2^7.
   const double noise = kTailSigmas * kStandardSigma * std::max(w_l2_max, 1.0);
   for (const auto& [log_n, max_q] :
        {std::pair{kNarrowLogN, kNarrowMaxLogQ}, std::pair{kWideLogN, kWideMaxLogQ}}) {
     ColumnPlan p;
     p.log_n = log_n;
     p.noise_bound = noise;
-    p.log_delta = static_cast<int>(std::ceil(std::log2(8 * noise)));
+    p.log_delta = static_cast<int>(std::ceil(std::log2(4 * noise)));
     p.log_q = p.log_delta + static_cast<int>(std::ceil(std::log2(2 * y_max + 1)));
-    const double a_term = kTailSigmas * std::sqrt(static_cast<double>(p.n()) / 12);
-    const int a_shift =
-        static_cast<int>(std::floor(std::log2(std::ldexp(1.0, p.log_delta) / (8 * a_term))));
     p.log_q_b = p.log_q - (p.log_delta - 2);
-    p.log_q_a = p.log_q - std::max(0, a_shift);
     if (p.log_q > max_q || p.log_q > max_log_q_128(log_n)) continue;
     check_security(p.log_n, p.log_q, kStandardSigma);
     return p;

@@ -2,19 +2,19 @@
 // degree N, the modulus q = 2^log_q, the plaintext scale Δ = 2^log_delta, and the moduli the
 // worker rounds its two outputs to before sending (DESIGN.md, "The encrypted matmul").
 //
-// The client encrypts integers x[t,k] with |x| <= x_bound; the worker returns, for every output
-// column j, B_j = Σ_k W[k,j]·b_k and A_j = Σ_k W[k,j]·a_k (mod q), rounded to log_q_b and log_q_a
-// bits. Decryption computes B_j − A_j·s = Δ·Y_j + E_j and must recover Y_j exactly, so
+// The client encrypts integers x[t,k] with |x| <= x_bound under one mask a shared by the
+// request's columns and a secret s_k per column; the worker returns, for every output column j,
+// B_j = Σ_k W[k,j]·b_k (mod q) rounded to log_q_b bits. Decryption computes B_j − a·s'_j with
+// s'_j = Σ_k W[k,j]·s_k, which is Δ·Y_j + E_j, and must recover Y_j exactly, so
 //   |Y_j|   <= x_bound · max_j ‖W_j‖₁ =: y_max               must fit:  Δ·(2·y_max + 1) <= q
 //   E_j = Σ_k W[k,j]·e_k  (encryption noise, σ·‖W_j‖₂ per coefficient)
 //       + ε_B             (rounding of B, |ε_B| <= 2^(log_q − log_q_b − 1))
-//       − ε_A·s           (rounding of A times the secret: N terms of |ε_A| <= 2^(log_q−log_q_a−1))
-//   must stay below Δ/2. The plan bounds the two random terms by kTailSigmas standard deviations
-//   (sub-Gaussian tails: probability < 2^-70 per coefficient) and gives each term at most Δ/8:
-//     log_delta = ceil(log2(8 · kTailSigmas · σ · max_j ‖W_j‖₂)),
+//   must stay below Δ/2. The plan bounds the noise by kTailSigmas standard deviations
+//   (sub-Gaussian tails: probability < 2^-70 per coefficient) and gives it at most Δ/4, the
+//   rounding at most Δ/8:
+//     log_delta = ceil(log2(4 · kTailSigmas · σ · max_j ‖W_j‖₂)),
 //     log_q     = log_delta + ceil(log2(2·y_max + 1)),
 //     log_q_b   = log_q − (log_delta − 2)                       (ε_B <= Δ/8)
-//     log_q_a   = log_q − floor(log2(Δ / (8 · kTailSigmas · sqrt(N/12))))   (ε_A·s <= Δ/8)
 // The plan uses N = 2048 when log_q fits its 54-bit security limit (8-bit activations), else
 // N = 4096 with log_q <= 64 (wider values); beyond that it refuses. Both sets pass
 // check_security() (security.h).
@@ -41,10 +41,9 @@ struct ColumnPlan {
   int log_q = 0;           // the worker computes mod 2^log_q
   int log_delta = 0;       // plaintext scale Δ = 2^log_delta
   int log_q_b = 0;         // bits of B the worker sends
-  int log_q_a = 0;         // bits of A the worker sends
   double noise_bound = 0;  // kTailSigmas · σ · max ‖W_j‖₂, the bound used for Δ
   int64_t n() const { return int64_t{1} << log_n; }
-  std::string describe() const;  // e.g. "N=2048 q=2^47 Δ=2^20 out b 29 bits, a 38 bits"
+  std::string describe() const;  // e.g. "N=2048 q=2^46 delta=2^19 output 29 bits"
 };
 
 // x_bound: largest |x| the client encrypts. w_l1_max / w_l2_max: the largest L1 / L2 norm of a

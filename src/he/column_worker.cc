@@ -3,7 +3,6 @@
 #include <string>
 
 #include "common/error.h"
-#include "he/mask_expansion.h"
 #include "he/mod2k_gemm.h"
 #include "he/security.h"
 
@@ -39,6 +38,12 @@ void round_to_bits(std::vector<uint64_t>& v, int from, int to) {
 }  // namespace
 
 EncryptedResponse ColumnWorker::serve(const EncryptedRequest& req) {
+  EncryptedResponse resp;
+  serve_into(req, resp);
+  return resp;
+}
+
+void ColumnWorker::serve_into(const EncryptedRequest& req, EncryptedResponse& resp) {
   require(req.linear_id < linears_.size(), "request: linear " + std::to_string(req.linear_id) +
                                                " does not exist on this worker (" +
                                                std::to_string(linears_.size()) + " linears)");
@@ -52,25 +57,27 @@ EncryptedResponse ColumnWorker::serve(const EncryptedRequest& req) {
   const int64_t N = int64_t{1} << req.log_n;
   require(static_cast<int64_t>(req.body.size()) == K * N, "request: body size does not match");
 
-  masks_.resize(K * N);
-  expand_masks(req.mask_seed, req.log_q, 0, masks_.size(), masks_.data());
-  EncryptedResponse resp;
+  resp.request_id = req.request_id;
   resp.columns = static_cast<uint32_t>(m);
   resp.log_n = req.log_n;
   resp.log_q_b = req.log_q_b_out;
-  resp.log_q_a = req.log_q_a_out;
   resp.b.resize(m * N);
-  resp.a.resize(m * N);
-  const uint64_t* in[2] = {req.body.data(), masks_.data()};
-  uint64_t* out[2] = {resp.b.data(), resp.a.data()};
-  (forward ? *lin.forward : *lin.backward).products(2, in, N, req.log_q, out);
+  const uint64_t* in[1] = {req.body.data()};
+  uint64_t* out[1] = {resp.b.data()};
+  (forward ? *lin.forward : *lin.backward).products(1, in, N, req.log_q, out);
   round_to_bits(resp.b, req.log_q, req.log_q_b_out);
-  round_to_bits(resp.a, req.log_q, req.log_q_a_out);
-  return resp;
 }
 
 std::vector<uint8_t> ColumnWorker::handle(std::span<const uint8_t> request) {
-  return serialize(serve(parse_request(request)));
+  std::vector<uint8_t> reply;
+  handle(request, reply);
+  return reply;
+}
+
+void ColumnWorker::handle(std::span<const uint8_t> request, std::vector<uint8_t>& reply) {
+  parse_request(request, request_);
+  serve_into(request_, response_);
+  serialize(response_, reply);
 }
 
 }  // namespace cipherlora

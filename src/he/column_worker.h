@@ -1,7 +1,7 @@
 // The worker side of the encrypted product: it holds the frozen base's int8 weights and answers
-// requests it cannot read. Per request it expands the masks a_k from the seed, computes the two
-// plain integer products B = [b_1..b_K]·W and A = [a_1..a_K]·W mod 2^log_q (mod2k_gemm.h), rounds
-// them to the bits the client asked for, and serializes them. No secret, no NTT, no keys.
+// requests it cannot read. Per request it computes one plain integer product B = [b_1..b_K]·W
+// mod 2^log_q (mod2k_gemm.h) of the ciphertext bodies, rounds it to the bits the client asked
+// for, and serializes it. No secret, no mask, no NTT, no keys.
 //
 // Everything it receives is checked before use: the message format (wire_format.h), that the
 // linear exists, that the request's K matches it, and that the parameters pass the security
@@ -33,12 +33,18 @@ class ColumnWorker {
 
   // Serves one serialized EncryptedRequest; returns the serialized EncryptedResponse.
   std::vector<uint8_t> handle(std::span<const uint8_t> request);
+  // The same into `reply`, whose capacity is reused. The worker also keeps its parsed request and
+  // unpacked response between calls, so a steady stream of requests touches no fresh pages.
+  // Not for concurrent use (one worker object per serving thread).
+  void handle(std::span<const uint8_t> request, std::vector<uint8_t>& reply);
 
   // The same on parsed messages (benchmarks and in-process use skip no check by calling this:
   // handle() = parse + serve + serialize).
   EncryptedResponse serve(const EncryptedRequest& request);
 
  private:
+  void serve_into(const EncryptedRequest& request, EncryptedResponse& response);
+
   // The weight prepared once for each direction (the worker keeps its weights resident).
   struct Linear {
     int64_t out = 0, in = 0;
@@ -47,7 +53,8 @@ class ColumnWorker {
   };
   Int8Kernel kernel_;
   std::vector<Linear> linears_;
-  std::vector<uint64_t> masks_;  // scratch [K][N]
+  EncryptedRequest request_;    // reused by handle()
+  EncryptedResponse response_;  // reused by handle()
 };
 
 }  // namespace cipherlora

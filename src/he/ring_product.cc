@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <iterator>
 #include <mutex>
 #include <string>
@@ -167,6 +168,86 @@ void TernaryRingMultiplier::multiply_many(const uint64_t* a, int64_t count, int 
     for (int64_t i = 0; i < count; ++i)
       st.product(a + i * st.n, log_q, out + i * st.n, scratch.data());
   }
+}
+
+}  // namespace cipherlora
+
+namespace cipherlora {
+
+struct RingMultiplier::State {
+  int64_t n = 0;
+  int log_q = 0;
+  std::vector<Ntt> ntts;            // one per prime
+  std::vector<AlignedWords> f_ntt;  // [primes][multiplicand_words] NTT(f)/N, kernel layout
+  CrtLift lift;
+  mutable ScratchPool pool;
+  explicit State(int64_t scratch_words) : pool(scratch_words) {}
+};
+
+RingMultiplier::RingMultiplier(std::span<const uint64_t> fixed, int log_q, int operand_bits,
+                               NttKernel kernel) {
+  const int64_t n = static_cast<int64_t>(fixed.size());
+  require(n >= 1024 && n <= 32768 && (n & (n - 1)) == 0,
+          "ring product: degree N = " + std::to_string(n) + " is not a power of two in 2^10..2^15");
+  require(log_q >= 2 && log_q <= 64 && operand_bits >= 0 && operand_bits < log_q,
+          "ring product: log_q " + std::to_string(log_q) + " / operand bits " +
+              std::to_string(operand_bits) + " out of range");
+  kernel = resolve_ntt_kernel(kernel);
+  int log_n = 0;
+  while ((int64_t{1} << log_n) < n) ++log_n;
+  // |f·v| <= N·2^(log_q−1)·2^operand_bits; the centered lift needs P > twice that.
+  const int bound_bits = log_n + log_q + operand_bits;
+  const std::vector<uint64_t> p = find_ntt_primes(ntt_max_prime_bits(kernel), log_n, 2);
+  int primes = 0;
+  if (bound_bits < 64 && p[0] > (uint64_t{1} << bound_bits))
+    primes = 1;
+  else if (static_cast<long double>(p[0]) * static_cast<long double>(p[1]) >
+           std::ldexp(1.0L, bound_bits))
+    primes = 2;
+  require(primes > 0, "ring product: products of " + std::to_string(bound_bits) +
+                          " bits need more than two NTT primes");
+  state_ = std::make_unique<State>(primes * n);
+  State& st = *state_;
+  st.n = n;
+  st.log_q = log_q;
+  const int shift = 64 - log_q;
+  for (int j = 0; j < primes; ++j) {
+    const Ntt& ntt = st.ntts.emplace_back(p[j], log_n, kernel);
+    AlignedWords f_mod_p(n);
+    for (int64_t i = 0; i < n; ++i) {  // centered: the top bit of log_q is the sign
+      const int64_t v = static_cast<int64_t>(fixed[i] << shift) >> shift;
+      const int64_t r = v % static_cast<int64_t>(p[j]);
+      f_mod_p[i] = static_cast<uint64_t>(r < 0 ? r + static_cast<int64_t>(p[j]) : r);
+    }
+    ntt.forward(f_mod_p.data());
+    st.f_ntt.emplace_back(multiplicand_words(ntt.tables()));
+    prepare_multiplicand(ntt.tables(), f_mod_p.data(), st.f_ntt[j].data());
+  }
+  st.lift = make_crt_lift(kernel, p[0], primes == 2 ? p[1] : 0);
+}
+
+RingMultiplier::~RingMultiplier() = default;
+RingMultiplier::RingMultiplier(RingMultiplier&&) noexcept = default;
+RingMultiplier& RingMultiplier::operator=(RingMultiplier&&) noexcept = default;
+
+int64_t RingMultiplier::degree() const {
+  return state_->n;
+}
+int RingMultiplier::log_q() const {
+  return state_->log_q;
+}
+int RingMultiplier::prime_count() const {
+  return static_cast<int>(state_->ntts.size());
+}
+
+void RingMultiplier::multiply(const uint64_t* v, uint64_t* out) const {
+  const State& st = *state_;
+  ScratchLease scratch(st.pool);
+  const int last = prime_count() - 1;
+  if (last == 1)
+    product_residues(st.ntts[0].tables(), v, st.log_q, st.f_ntt[0].data(), scratch.data());
+  product_lifted(st.ntts[last].tables(), v, st.log_q, st.f_ntt[last].data(), st.lift,
+                 scratch.data(), scratch.data() + last * st.n, out);
 }
 
 }  // namespace cipherlora

@@ -53,4 +53,32 @@ class TernaryRingMultiplier {
   std::unique_ptr<State> state_;
 };
 
+// The general form, for the per-request mask of the column ciphertexts (column_client.h): a fixed
+// multiplicand f with |f_i| <= 2^fixed_bits (given mod 2^log_q and read centered, or as signed
+// integers) times operands v with |v_i| <= 2^operand_bits, every result exact mod 2^log_q. The
+// fewest primes with P > 2·N·2^(fixed_bits + operand_bits) are used (one or two; Error beyond).
+//
+//   RingMultiplier mul(mask, /*log_q=*/47, /*operand_bits=*/20);   // mask: [N] < 2^47
+//   mul.multiply(v, out);   // v: [N] log_q-bit two's complement, |v| <= 2^20; out: [N]
+class RingMultiplier {
+ public:
+  // fixed: [N] values mod 2^log_q, read as log_q-bit two's complement (fixed_bits = log_q − 1).
+  RingMultiplier(std::span<const uint64_t> fixed, int log_q, int operand_bits,
+                 NttKernel kernel = NttKernel::kBest);
+  ~RingMultiplier();
+  RingMultiplier(RingMultiplier&&) noexcept;
+  RingMultiplier& operator=(RingMultiplier&&) noexcept;
+
+  int64_t degree() const;
+  int log_q() const;
+  int prime_count() const;
+  // out[N] = v[N] · fixed mod (x^N + 1, 2^log_q); v log_q-bit two's complement within the operand
+  // bound (not checked: the bound is the caller's invariant). Thread-safe; out may be v.
+  void multiply(const uint64_t* v, uint64_t* out) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace cipherlora

@@ -1,5 +1,6 @@
 #include "he/wire_format.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -51,9 +52,9 @@ uint64_t section_bytes(const char* what, const char* field, uint64_t count, int 
   return bytes;
 }
 
-uint64_t checked_total(const char* what, uint64_t header, uint64_t a, uint64_t b) {
-  // Each part is <= kMaxMessageBytes, so the sum cannot overflow before the comparison.
-  const uint64_t total = header + a + b;
+uint64_t checked_total(const char* what, uint64_t header, uint64_t section) {
+  // Both parts are <= kMaxMessageBytes, so the sum cannot overflow before the comparison.
+  const uint64_t total = header + section;
   require(total <= kMaxMessageBytes, std::string(what) + ": message would take " + str(total) +
                                          " bytes, over the " + str(kMaxMessageBytes) +
                                          "-byte message cap");
@@ -66,12 +67,11 @@ uint64_t values_per_section(const char* what, uint32_t columns, int log_n) {
   return uint64_t{columns} << log_n;  // <= 2^35
 }
 
-// Direction, log_q and the rounding widths; request_size() checks columns and log_n.
+// Direction, log_q and the rounding width; request_size() checks columns and log_n.
 void check_request_fields(const EncryptedRequest& r) {
   check_range("request", "direction", static_cast<uint8_t>(r.direction), 0, 1);
   check_range("request", "log_q", r.log_q, 1, 64);
   check_out_width("log_q_b_out", r.log_q_b_out, r.log_q);
-  check_out_width("log_q_a_out", r.log_q_a_out, r.log_q);
 }
 
 void check_count(const char* what, const char* field, uint64_t have, uint64_t want) {
@@ -137,33 +137,38 @@ uint64_t request_size(uint32_t columns, int log_n, int log_q) {
   const uint64_t count = values_per_section("request", columns, log_n);
   check_range("request", "log_q", log_q, 1, 64);
   return checked_total("request", kRequestHeaderBytes,
-                       section_bytes("request", "body", count, log_q), 0);
+                       section_bytes("request", "body", count, log_q));
 }
 
-uint64_t response_size(uint32_t columns, int log_n, int log_q_b, int log_q_a) {
+uint64_t response_size(uint32_t columns, int log_n, int log_q_b) {
   const uint64_t count = values_per_section("response", columns, log_n);
   check_range("response", "log_q_b", log_q_b, 1, 64);
-  check_range("response", "log_q_a", log_q_a, 1, 64);
   return checked_total("response", kResponseHeaderBytes,
-                       section_bytes("response", "b", count, log_q_b),
-                       section_bytes("response", "a", count, log_q_a));
+                       section_bytes("response", "b", count, log_q_b));
 }
 
 std::vector<uint8_t> request_with_header(const EncryptedRequest& r) {
+  std::vector<uint8_t> out;
+  request_with_header(r, out);
+  std::fill(out.begin() + kRequestHeaderBytes, out.end(), uint8_t{0});
+  return out;
+}
+
+void request_with_header(const EncryptedRequest& r, std::vector<uint8_t>& out) {
   check_request_fields(r);
   const uint64_t total = request_size(r.columns, r.log_n, r.log_q);
-  std::vector<uint8_t> out(total);
+  out.resize(total);
   uint8_t* p = out.data();
+  std::memset(p, 0, kRequestHeaderBytes);
   write_common(p, kRequestMagic, total);
-  put_le(p + 16, r.linear_id, 4);
-  put_le(p + 20, r.columns, 4);
-  p[24] = static_cast<uint8_t>(r.direction);
-  p[25] = r.log_n;
-  p[26] = r.log_q;
-  p[27] = r.log_q_b_out;
-  p[28] = r.log_q_a_out;
-  std::memcpy(p + 32, r.mask_seed.bytes.data(), 32);
-  return out;
+  put_le(p + 16, r.request_id, 8);
+  put_le(p + 24, r.linear_id, 4);
+  put_le(p + 28, r.columns, 4);
+  p[32] = static_cast<uint8_t>(r.direction);
+  p[33] = r.log_n;
+  p[34] = r.log_q;
+  p[35] = r.log_q_b_out;
+  // Bytes 36..39 are reserved and stay zero.
 }
 
 std::vector<uint8_t> serialize(const EncryptedRequest& r) {
@@ -174,38 +179,43 @@ std::vector<uint8_t> serialize(const EncryptedRequest& r) {
 }
 
 std::vector<uint8_t> serialize(const EncryptedResponse& r) {
-  const uint64_t total = response_size(r.columns, r.log_n, r.log_q_b, r.log_q_a);
-  const uint64_t count = uint64_t{r.columns} << r.log_n;
-  check_count("response", "b", r.b.size(), count);
-  check_count("response", "a", r.a.size(), count);
-  std::vector<uint8_t> out(total);
-  uint8_t* p = out.data();
-  write_common(p, kResponseMagic, total);
-  put_le(p + 16, r.columns, 4);
-  p[20] = r.log_n;
-  p[21] = r.log_q_b;
-  p[22] = r.log_q_a;
-  const uint64_t b_bytes = packed_size(count, r.log_q_b);
-  pack_section("response", "b", r.b, r.log_q_b,
-               std::span(out).subspan(kResponseHeaderBytes, b_bytes));
-  pack_section("response", "a", r.a, r.log_q_a,
-               std::span(out).subspan(kResponseHeaderBytes + b_bytes));
+  std::vector<uint8_t> out;
+  serialize(r, out);
   return out;
 }
 
+void serialize(const EncryptedResponse& r, std::vector<uint8_t>& out) {
+  const uint64_t total = response_size(r.columns, r.log_n, r.log_q_b);
+  check_count("response", "b", r.b.size(), uint64_t{r.columns} << r.log_n);
+  out.resize(total);
+  uint8_t* p = out.data();
+  std::memset(p, 0, kResponseHeaderBytes);  // reserved bytes stay zero in a reused buffer
+  write_common(p, kResponseMagic, total);
+  put_le(p + 16, r.request_id, 8);
+  put_le(p + 24, r.columns, 4);
+  p[28] = r.log_n;
+  p[29] = r.log_q_b;
+  // Bytes 30..31 are reserved and stay zero.
+  pack_section("response", "b", r.b, r.log_q_b, std::span(out).subspan(kResponseHeaderBytes));
+}
+
 EncryptedRequest parse_request(std::span<const uint8_t> bytes) {
+  EncryptedRequest r;
+  parse_request(bytes, r);
+  return r;
+}
+
+void parse_request(std::span<const uint8_t> bytes, EncryptedRequest& r) {
   check_common("request", bytes, kRequestMagic, kRequestHeaderBytes);
   const uint8_t* p = bytes.data();
-  check_reserved("request", bytes.subspan(29, 3));
-  EncryptedRequest r;
-  r.linear_id = static_cast<uint32_t>(get_le(p + 16, 4));
-  r.columns = static_cast<uint32_t>(get_le(p + 20, 4));
-  r.direction = static_cast<Direction>(p[24]);
-  r.log_n = p[25];
-  r.log_q = p[26];
-  r.log_q_b_out = p[27];
-  r.log_q_a_out = p[28];
-  std::memcpy(r.mask_seed.bytes.data(), p + 32, 32);
+  check_reserved("request", bytes.subspan(36, 4));
+  r.request_id = get_le(p + 16, 8);
+  r.linear_id = static_cast<uint32_t>(get_le(p + 24, 4));
+  r.columns = static_cast<uint32_t>(get_le(p + 28, 4));
+  r.direction = static_cast<Direction>(p[32]);
+  r.log_n = p[33];
+  r.log_q = p[34];
+  r.log_q_b_out = p[35];
   check_request_fields(r);
   const uint64_t total = request_size(r.columns, r.log_n, r.log_q);
   require(total == bytes.size(), "request: " + str(r.columns) +
@@ -215,42 +225,35 @@ EncryptedRequest parse_request(std::span<const uint8_t> bytes) {
   // Only now, with the size matching real bytes, is the body allocated.
   r.body.resize(uint64_t{r.columns} << r.log_n);
   unpack_bits(bytes.subspan(kRequestHeaderBytes), r.log_q, r.body);
-  return r;
 }
 
 PackedResponse view_response(std::span<const uint8_t> bytes) {
   check_common("response", bytes, kResponseMagic, kResponseHeaderBytes);
   const uint8_t* p = bytes.data();
-  check_reserved("response", bytes.subspan(23, 1));
+  check_reserved("response", bytes.subspan(30, 2));
   PackedResponse r;
-  r.columns = static_cast<uint32_t>(get_le(p + 16, 4));
-  r.log_n = p[20];
-  r.log_q_b = p[21];
-  r.log_q_a = p[22];
-  const uint64_t total = response_size(r.columns, r.log_n, r.log_q_b, r.log_q_a);
+  r.request_id = get_le(p + 16, 8);
+  r.columns = static_cast<uint32_t>(get_le(p + 24, 4));
+  r.log_n = p[28];
+  r.log_q_b = p[29];
+  const uint64_t total = response_size(r.columns, r.log_n, r.log_q_b);
   require(total == bytes.size(), "response: " + str(r.columns) +
                                      " columns of N = " + str(uint64_t{1} << r.log_n) + " at " +
-                                     str(r.log_q_b) + "+" + str(r.log_q_a) + " bits take " +
-                                     str(total) + " bytes, message has " + str(bytes.size()));
-  const uint64_t count = uint64_t{r.columns} << r.log_n;
-  const uint64_t b_bytes = packed_size(count, r.log_q_b);
-  r.b = bytes.subspan(kResponseHeaderBytes, b_bytes);
-  r.a = bytes.subspan(kResponseHeaderBytes + b_bytes);
+                                     str(r.log_q_b) + " bits take " + str(total) +
+                                     " bytes, message has " + str(bytes.size()));
+  r.b = bytes.subspan(kResponseHeaderBytes);
   return r;
 }
 
 EncryptedResponse parse_response(std::span<const uint8_t> bytes) {
   const PackedResponse v = view_response(bytes);
   EncryptedResponse r;
+  r.request_id = v.request_id;
   r.columns = v.columns;
   r.log_n = v.log_n;
   r.log_q_b = v.log_q_b;
-  r.log_q_a = v.log_q_a;
-  const uint64_t count = uint64_t{r.columns} << r.log_n;
-  r.b.resize(count);
-  r.a.resize(count);
+  r.b.resize(uint64_t{r.columns} << r.log_n);
   unpack_bits(v.b, r.log_q_b, r.b);
-  unpack_bits(v.a, r.log_q_a, r.a);
   return r;
 }
 

@@ -20,24 +20,30 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
+uint32_t EncryptedSession::register_linear(const std::vector<int8_t>& wq, int64_t out, int64_t in) {
+  const uint32_t id = worker_.add_linear(wq, out, in);
+  const uint32_t client_id = client_.add_linear(wq, out, in);
+  require(id == client_id, "encrypted session: client and worker disagree on linear ids");
+  return id;
+}
+
 void EncryptedSession::product(const int32_t* x, int64_t T, int64_t K, int64_t m,
                                const ColumnPlan& plan, uint32_t linear_id, Direction direction,
                                int64_t* y) {
   auto t0 = std::chrono::steady_clock::now();
-  const std::vector<uint8_t> request =
-      client_.encrypt_to_bytes(x, T, K, plan, linear_id, direction);
+  client_.encrypt_to_bytes(x, T, K, plan, linear_id, direction, request_);
   stats_.client_seconds += seconds_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  const std::vector<uint8_t> response = worker_.handle(request);
+  worker_.handle(request_, response_);
   stats_.worker_seconds += seconds_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  client_.decrypt(view_response(response), plan, T, m, y);
+  client_.decrypt(view_response(response_), plan, T, m, y);
   stats_.client_seconds += seconds_since(t0);
   stats_.requests += 1;
-  stats_.bytes_sent += static_cast<int64_t>(request.size());
-  stats_.bytes_received += static_cast<int64_t>(response.size());
+  stats_.bytes_sent += static_cast<int64_t>(request_.size());
+  stats_.bytes_received += static_cast<int64_t>(response_.size());
   stats_.values_sent += T * K;
   stats_.values_received += T * m;
 }
@@ -56,7 +62,7 @@ class EncryptedBackend final : public LinearBackend {
     id_ = session_->register_linear(w_.wq, out, in);
     forward_plan_ = plan_for_weight(w_.wq.data(), out, in, /*forward=*/true, center_);
     backward_plan_ = plan_for_weight(w_.wq.data(), out, in, /*forward=*/false, center_);
-    // The worker holds the int8 weight now; the client needs only the scales and sums.
+    // The session holds the int8 weight now; the backend needs only the scales and sums.
     w_.wq = {};
   }
 

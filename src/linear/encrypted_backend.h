@@ -43,10 +43,9 @@ class EncryptedSession {
  public:
   EncryptedSession() = default;
 
-  // Hands the worker a frozen linear's int8 weight [out, in]; returns the id requests name.
-  uint32_t register_linear(const std::vector<int8_t>& wq, int64_t out, int64_t in) {
-    return worker_.add_linear(wq, out, in);
-  }
+  // Hands the worker (and the client, which derives the decryption secrets from it) a frozen
+  // linear's int8 weight [out, in]; returns the id requests name.
+  uint32_t register_linear(const std::vector<int8_t>& wq, int64_t out, int64_t in);
 
   // Encrypts x [T, K] (T <= plan.n()), has the worker multiply, decrypts y [T, m].
   void product(const int32_t* x, int64_t T, int64_t K, int64_t m, const ColumnPlan& plan,
@@ -58,6 +57,7 @@ class EncryptedSession {
   ColumnClient client_;
   ColumnWorker worker_;
   EncryptedStats stats_;
+  std::vector<uint8_t> request_, response_;  // message buffers reused across products
 };
 
 // weight: [out, in] row-major fp32; n_bits as for the quantized backend (2..16; above 8 the

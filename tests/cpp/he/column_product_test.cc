@@ -49,18 +49,23 @@ void run_case(const Case& c, std::mt19937_64& rng) {
   ColumnWorker worker;
   const uint32_t id = worker.add_linear(wq, c.m, c.K);  // [out = m, in = K]
   ColumnClient client;
-  // Odd cases go through the packing encryptor, even ones through encrypt() + serialize().
-  const bool packed = (c.T + c.K) % 2 == 1;
+  ASSERT_EQ(client.add_linear(wq, c.m, c.K), id);
+  // Two requests for the same product (fresh mask and noise each): one through the packing
+  // encryptor and the column-by-column decryptor, one through encrypt() + serialize() and the
+  // parsed response. Both must give the exact product.
   const std::vector<uint8_t> request =
-      packed ? client.encrypt_to_bytes(x.data(), c.T, c.K, plan, id, Direction::kForward)
-             : serialize(client.encrypt(x.data(), c.T, c.K, plan, id, Direction::kForward));
+      client.encrypt_to_bytes(x.data(), c.T, c.K, plan, id, Direction::kForward);
+  const std::vector<uint8_t> request2 =
+      serialize(client.encrypt(x.data(), c.T, c.K, plan, id, Direction::kForward));
   const EncryptedRequest parsed = parse_request(request);  // a well-formed message either way
   EXPECT_EQ(parsed.columns, c.K);
   EXPECT_EQ(parsed.log_q, plan.log_q);
-  const std::vector<uint8_t> reply = worker.handle(request);
+  EXPECT_NE(parse_request(request2).request_id, parsed.request_id);
   std::vector<int64_t> y(c.T * c.m), y_packed(c.T * c.m);
-  client.decrypt(parse_response(reply), plan, c.T, c.m, y.data());
-  client.decrypt(view_response(reply), plan, c.T, c.m, y_packed.data());  // column by column
+  std::vector<uint8_t> reply(3, 0xEE);  // a dirty buffer the worker reuses
+  worker.handle(request, reply);
+  client.decrypt(view_response(reply), plan, c.T, c.m, y_packed.data());
+  client.decrypt(parse_response(worker.handle(request2)), plan, c.T, c.m, y.data());
   ASSERT_EQ(y, y_packed);
 
   for (int64_t t = 0; t < c.T; ++t)
@@ -97,6 +102,7 @@ TEST(ColumnProduct, BackwardDirectionUsesTheTransposedWeight) {
   ColumnWorker worker;
   const uint32_t id = worker.add_linear(wq, out, in);
   ColumnClient client;
+  client.add_linear(wq, out, in);
   const auto req = client.encrypt(g.data(), T, out, plan, id, Direction::kBackward);
   std::vector<int64_t> dx(T * in);
   client.decrypt(parse_response(worker.handle(serialize(req))), plan, T, in, dx.data());
@@ -119,6 +125,7 @@ TEST(ColumnProduct, NoiseStaysWithinTheBoundOverTenMillionCoefficients) {
   ColumnWorker worker;
   const uint32_t id = worker.add_linear(wq, m, K);
   ColumnClient client;
+  client.add_linear(wq, m, K);
   double max_err = 0, sum_sq = 0;
   int64_t n = 0;
   for (int rep = 0; rep < 2; ++rep) {
@@ -132,13 +139,11 @@ TEST(ColumnProduct, NoiseStaysWithinTheBoundOverTenMillionCoefficients) {
   }
   ASSERT_GE(n, 10'000'000);
   const double delta = std::ldexp(1.0, plan.log_delta);
-  // Predicted spread: encryption noise σ·‖W_j‖₂ (about 127/√3·√K for uniform weights) plus the two
-  // roundings (uniform: variance step²/12; A's rounding times ~2N/3 nonzero secret coefficients).
+  // Predicted spread: encryption noise σ·‖W_j‖₂ (about 127/√3·√K for uniform weights) plus the
+  // rounding of B (uniform: variance step²/12). No mask travels, so nothing else adds.
   const double w_rms = std::sqrt(K * (127.0 * 128.0 / 3.0));
-  const double sb = std::ldexp(1.0, plan.log_q - plan.log_q_b),
-               sa = std::ldexp(1.0, plan.log_q - plan.log_q_a);
-  const double predicted =
-      std::sqrt(3.2 * 3.2 * w_rms * w_rms + sb * sb / 12 + plan.n() * (2.0 / 3) * sa * sa / 12);
+  const double sb = std::ldexp(1.0, plan.log_q - plan.log_q_b);
+  const double predicted = std::sqrt(3.2 * 3.2 * w_rms * w_rms + sb * sb / 12);
   const double measured = std::sqrt(sum_sq / n);
   std::printf(
       "noise: %lld coefficients, rms %.0f (predicted %.0f), max %.0f = %.2f bits below delta/2\n",
@@ -153,6 +158,7 @@ TEST(ColumnProduct, MalformedOrForeignResponsesAreRefusedAndRekey) {
   ColumnWorker worker;
   const uint32_t id = worker.add_linear(wq, 4, 3);
   ColumnClient client;
+  client.add_linear(wq, 4, 3);
   std::vector<int32_t> x(2 * 3, 5);
   const auto req = client.encrypt(x.data(), 2, 3, plan, id, Direction::kForward);
   EncryptedResponse resp = parse_response(worker.handle(serialize(req)));
@@ -165,14 +171,28 @@ TEST(ColumnProduct, MalformedOrForeignResponsesAreRefusedAndRekey) {
   const std::vector<uint8_t> reply2 = worker.handle(serialize(req2));
   EXPECT_THROW(client.decrypt(view_response(reply2), plan, 2, 3, y.data()), Error);
   EXPECT_EQ(client.rekeys(), 2);
+  // A response decrypts once: a replay, or an answer to a request never sent, is refused.
+  const auto req3 = client.encrypt(x.data(), 2, 3, plan, id, Direction::kForward);
+  const std::vector<uint8_t> reply3 = worker.handle(serialize(req3));
+  client.decrypt(view_response(reply3), plan, 2, 4, y.data());
+  EXPECT_EQ(y, std::vector<int64_t>(2 * 4, 15));
+  EXPECT_THROW(client.decrypt(view_response(reply3), plan, 2, 4, y.data()), Error);
+  EXPECT_EQ(client.rekeys(), 3);
+  EncryptedResponse forged = parse_response(reply3);
+  forged.request_id = 1000;
+  EXPECT_THROW(client.decrypt(forged, plan, 2, 4, y.data()), Error);
+  EXPECT_EQ(client.rekeys(), 4);
+  // The client refuses to encrypt for a linear it does not know, or with the wrong width.
+  EXPECT_THROW(client.encrypt(x.data(), 2, 3, plan, 9, Direction::kForward), Error);
+  EXPECT_THROW(client.encrypt(x.data(), 2, 3, plan, id, Direction::kBackward), Error);
   // Requests naming an unknown linear, or the wrong width, are refused by the worker.
   EncryptedRequest bad = req;
   bad.linear_id = 9;
   EXPECT_THROW(worker.handle(serialize(bad)), Error);
-  const ColumnPlan wide = plan_columns(5, 128, 5, std::sqrt(5.0));
-  std::vector<int32_t> x5(2 * 5, 1);
-  const auto req5 = client.encrypt(x5.data(), 2, 5, wide, id, Direction::kForward);
-  EXPECT_THROW(worker.handle(serialize(req5)), Error);
+  EncryptedRequest bad5 = req;
+  bad5.columns = 5;
+  bad5.body.resize(5 * plan.n());
+  EXPECT_THROW(worker.handle(serialize(bad5)), Error);
 }
 
 }  // namespace

@@ -1,0 +1,48 @@
+#include "he/combined_secret.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "common/error.h"
+#include "tensor/int8_gemm.h"
+
+namespace cipherlora {
+
+std::vector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                                      const int8_t* secrets, int64_t n) {
+  const int64_t K = forward ? in : out, m = forward ? out : in;
+  require(K <= kMaxExactK, "combined secrets: K = " + std::to_string(K) + " is too long");
+  // u8 × s8 GEMM: shift the secrets to s + 1 in {0, 1, 2}, then subtract Σ_k op(W)[k, j].
+  // st [N, K] = (s + 1)ᵀ;  C [N, m] = st · op(W)  (op(W) [K, m] is wqᵀ forward, wq backward).
+  std::vector<uint8_t> st(n * K);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t i = 0; i < n; ++i) st[i * K + k] = static_cast<uint8_t>(secrets[k * n + i] + 1);
+  std::vector<int32_t> c(n * m);
+  gemm_u8s8s32(best_int8_kernel(), n, m, K, st.data(), K, wq, in,
+               /*trans_b=*/forward, c.data(), m);
+  sodium_memzero(st.data(), st.size());
+  std::vector<int32_t> sum(m, 0);
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i) sum[forward ? o : i] += wq[o * in + i];
+  std::vector<int32_t> result(m * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) result[j * n + i] = c[i * m + j] - sum[j];
+  sodium_memzero(c.data(), c.size() * sizeof(int32_t));
+  return result;
+}
+
+int combined_secret_bits(const int8_t* wq, int64_t out, int64_t in, bool forward) {
+  const int64_t m = forward ? out : in;
+  std::vector<int64_t> l1(m, 0);
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i) l1[forward ? o : i] += std::abs(int{wq[o * in + i]});
+  const int64_t top = *std::max_element(l1.begin(), l1.end());
+  int bits = 0;
+  while ((int64_t{1} << bits) <= top) ++bits;
+  return bits;
+}
+
+}  // namespace cipherlora

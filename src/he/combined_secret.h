@@ -1,0 +1,26 @@
+// The secrets that decrypt a product's output columns: when input column k is encrypted under its
+// own secret s_k (column_client.h), output column j = Σ_k W[k,j]·(column k) is encrypted under
+// s'_j = Σ_k W[k,j]·s_k. The client computes these once per weight and direction (they depend on
+// the secrets and the public weight, not on the data) with one exact int8 matrix product.
+//
+//   // secrets [K][N] in {-1, 0, 1}; wq [out, in]; forward: K = in, m = out
+//   std::vector<int32_t> s_out = combined_secrets(wq, out, in, /*forward=*/true, secrets, N);
+//   // s_out [m][N]: row j = Σ_k op(W)[k, j] · s_k
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace cipherlora {
+
+// wq: [out, in] int8 (Hugging Face layout). op(W) is wqᵀ [in, out] forward, wq [out, in]
+// backward. secrets: [K][N] with K the rows of op(W). Returns [m][N] int32 (exact: |entry| <=
+// 127·K < 2^31 for K <= kMaxExactK). The buffers that held secret-derived values are wiped.
+std::vector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                                      const int8_t* secrets, int64_t n);
+
+// Bits of the largest |entry| combined_secrets() can produce for this weight and direction:
+// ceil(log2(max_j ‖op(W)_j‖₁ + 1)).
+int combined_secret_bits(const int8_t* wq, int64_t out, int64_t in, bool forward);
+
+}  // namespace cipherlora

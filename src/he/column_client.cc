@@ -1,10 +1,13 @@
 #include "he/column_client.h"
 
+#include <emmintrin.h>
 #include <omp.h>
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +27,44 @@ namespace {
 
 uint64_t low_mask(int bits) {
   return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+}
+
+// Columns of a tile live `kPad` words past a power of two apart: rows of N = 2^log_n words would
+// all map to the same L1 sets, and walking a token across the tile's columns would thrash them.
+constexpr int64_t kPad = 16;
+
+// xt[i·ldt + n] = x[n·ld + k0 + i] for n < T, i < kn: a tile of x [T, ld] transposed, 8 tokens at
+// a time so that the rows being read stay in L1.
+void gather_columns(const int32_t* x, int64_t T, int64_t ld, int64_t k0, int64_t kn, int32_t* xt,
+                    int64_t ldt) {
+  for (int64_t n0 = 0; n0 < T; n0 += 8) {
+    const int64_t n1 = std::min(n0 + 8, T);
+    // The rows are K words apart, out of reach of the hardware prefetcher: fetch two blocks ahead.
+    for (int64_t n = n0 + 16; n < std::min(n0 + 24, T); ++n)
+      for (int64_t i = 0; i < kn; i += 16) __builtin_prefetch(x + n * ld + k0 + i);
+    for (int64_t i = 0; i < kn; ++i)
+      for (int64_t n = n0; n < n1; ++n) xt[i * ldt + n] = x[n * ld + k0 + i];
+  }
+}
+
+// y[t·ld + j0 + i] = v[i·ldv + t] for t < T, i < jn: the transpose back. y is far larger than the
+// caches and written once, so where its rows allow 16-byte alignment the stores bypass the caches
+// (streaming stores: no read of the old line, no eviction of the working set).
+void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int64_t* y, int64_t ld,
+                     int64_t j0) {
+  const bool stream =
+      reinterpret_cast<uintptr_t>(y) % 16 == 0 && ld % 2 == 0 && j0 % 2 == 0 && jn % 2 == 0;
+  for (int64_t t = 0; t < T; ++t) {
+    int64_t* row = y + t * ld + j0;
+    if (stream) {
+      for (int64_t i = 0; i < jn; i += 2)
+        _mm_stream_si128(reinterpret_cast<__m128i*>(row + i),
+                         _mm_set_epi64x(v[(i + 1) * ldv + t], v[i * ldv + t]));
+    } else {
+      for (int64_t i = 0; i < jn; ++i) row[i] = v[i * ldv + t];
+    }
+  }
+  if (stream) _mm_sfence();  // streaming stores are weakly ordered: publish them
 }
 
 }  // namespace
@@ -46,18 +87,28 @@ struct ColumnClient::Keys {
     wipe(mask_master);
     wipe(noise_master);
     sodium_memzero(secrets.data(), secrets.size());
+    sodium_memzero(transformed.data(), transformed.size() * sizeof(uint64_t));
     for (auto& [key, s] : combined) sodium_memzero(s.data(), s.size() * sizeof(int32_t));
   }
 
-  // s_k for k < K, [K][N] in {-1, 0, 1}; derived on first use.
+  // s_k for k < K, [K][N] in {-1, 0, 1}; derived on first use, with their transformed forms
+  // [K][2N] (ring_product.h): encryption multiplies every request's mask by them.
   const int8_t* secrets_for(int64_t K) {
-    for (int64_t k = static_cast<int64_t>(secrets.size()) / n; k < K; ++k) {
+    const int64_t have = static_cast<int64_t>(secrets.size()) / n;
+    if (have >= K) return secrets.data();
+    secrets.resize(K * n);
+    transformed.resize(K * RingMultiplier::transformed_words(n));
+    for (int64_t k = have; k < K; ++k) {
       Seed seed = derive_seed(secret_master, kSecretContext, static_cast<uint64_t>(k));
       const TernarySecret s = TernarySecret::from_seed(seed, log_n);
       wipe(seed);
-      secrets.insert(secrets.end(), s.coefficients().begin(), s.coefficients().end());
+      std::copy(s.coefficients().begin(), s.coefficients().end(), secrets.begin() + k * n);
+      RingMultiplier::transform_operand(s.coefficients(), NttKernel::kBest, transformed_for(k));
     }
     return secrets.data();
+  }
+  uint64_t* transformed_for(int64_t k) {
+    return transformed.data() + k * RingMultiplier::transformed_words(n);
   }
 
   // The mask of request `index`, [N] mod 2^log_q.
@@ -72,8 +123,12 @@ struct ColumnClient::Keys {
   int log_n;
   int64_t n;
   Seed secret_master, mask_master, noise_master;
-  std::vector<int8_t> secrets;  // [K][N], grown on demand
-  std::map<std::pair<uint32_t, Direction>, std::vector<int32_t>> combined;  // -> s' [m][N]
+  std::vector<int8_t> secrets;        // [K][N], grown on demand
+  std::vector<uint64_t> transformed;  // [K][2N], the secrets' transformed forms
+  // s'_j of a weight and direction, [m][N]. Not kept transformed like the secrets: at 4x the
+  // memory (for SmolLM2-135M, 8 GB instead of 2) they would save only ~10% of decryption, whose
+  // products are bound by memory bandwidth when the transformed forms stream from DRAM.
+  std::map<std::pair<uint32_t, Direction>, std::vector<int32_t>> combined;
   std::map<uint64_t, Pending> pending;  // requests sent and not yet decrypted, by request id
   uint64_t requests = 0;  // the KDF index of the next request: never reused under these secrets
 };
@@ -82,9 +137,7 @@ ColumnClient::ColumnClient() = default;
 ColumnClient::~ColumnClient() = default;
 
 uint32_t ColumnClient::add_linear(std::vector<int8_t> wq, int64_t out, int64_t in) {
-  require(out > 0 && in > 0 && static_cast<int64_t>(wq.size()) == out * in,
-          "client: weight of " + std::to_string(wq.size()) + " values is not " +
-              std::to_string(out) + " x " + std::to_string(in));
+  check_weight_shape(wq, out, in, "client");
   Linear lin;
   lin.out = out;
   lin.in = in;
@@ -157,7 +210,7 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
           "encrypt: " + std::to_string(K) + " columns do not match linear " +
               std::to_string(linear_id));
   Keys& keys = keys_for(plan.log_n);
-  const int8_t* secrets = keys.secrets_for(K);
+  keys.secrets_for(K);
   const uint64_t index = keys.requests++;
   req.request_id = index;
   req.linear_id = linear_id;
@@ -170,38 +223,35 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
   const RingMultiplier mask(keys.mask(index, plan.log_q), plan.log_q, /*operand_bits=*/0);
   Seed noise_seed = derive_seed(keys.noise_master, kNoiseContext, index);
 
-  // Column k of the body is a·s_k + e_k + Δ·x[·, k]. Built a tile of columns at a time so that
-  // the products and the noise of a tile stay in cache, and x [T, K] is read a cache line
-  // (kTile columns of one token) at a time rather than with a stride of K; each finished tile
-  // goes to `sink`.
-  constexpr int64_t kTile = 8;
+  // Column k of the body is a·s_k + e_k + Δ·x[·, k]. x [T, K] is transposed a tile of columns
+  // at a time, so that it is read a few cache lines per token rather than with a stride of K;
+  // then each column is built in one cache-resident buffer and handed to `sink`.
+  constexpr int64_t kTile = 64;
   const uint64_t q_mask = low_mask(plan.log_q);
   const int shift = plan.log_delta;
-  const int64_t tiles = (K + kTile - 1) / kTile;
+  const int64_t tiles = (K + kTile - 1) / kTile, ldx = N + kPad;
   std::exception_ptr failure;
 #pragma omp parallel
   {
-    std::vector<uint64_t> b(kTile * N);
-    std::vector<int32_t> e(kTile * N);
+    std::vector<uint64_t> b(N);
+    std::vector<int32_t> e(N), xt(kTile * ldx);
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const int64_t k0 = tile * kTile, kn = std::min(kTile, K - k0);
       try {
-        for (int64_t i = 0; i < kn; ++i) {
-          uint64_t* bi = b.data() + i * N;
-          const int8_t* s = secrets + (k0 + i) * N;
-          for (int64_t n = 0; n < N; ++n) bi[n] = static_cast<uint64_t>(int64_t{s[n]}) & q_mask;
-          mask.multiply(bi, bi);
+        gather_columns(x, T, K, k0, kn, xt.data(), ldx);
+        for (int64_t k = k0; k < k0 + kn; ++k) {
+          mask.multiply_transformed(keys.transformed_for(k), b.data());
+          GaussianSampler::standard().sample(noise_seed, k * N, N, e.data());
+          const int32_t* xk = xt.data() + (k - k0) * ldx;
+          for (int64_t n = 0; n < T; ++n)
+            b[n] = (b[n] + static_cast<uint64_t>(int64_t{e[n]}) +
+                    (static_cast<uint64_t>(int64_t{xk[n]}) << shift)) &
+                   q_mask;
+          for (int64_t n = T; n < N; ++n)
+            b[n] = (b[n] + static_cast<uint64_t>(int64_t{e[n]})) & q_mask;
+          sink(k, 1, b.data());
         }
-        GaussianSampler::standard().sample(noise_seed, k0 * N, kn * N, e.data());
-        for (int64_t i = 0; i < kn * N; ++i) b[i] += static_cast<uint64_t>(int64_t{e[i]});
-        for (int64_t n = 0; n < T; ++n) {
-          const int32_t* xr = x + n * K + k0;
-          for (int64_t i = 0; i < kn; ++i)
-            b[i * N + n] += static_cast<uint64_t>(int64_t{xr[i]}) << shift;
-        }
-        for (int64_t i = 0; i < kn * N; ++i) b[i] &= q_mask;
-        sink(k0, kn, b.data());
       } catch (...) {
 #pragma omp critical(column_client_failure)
         failure = std::current_exception();
@@ -280,14 +330,14 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
   const uint64_t half_delta = uint64_t{1} << (d - 1);
   const int y_shift = 64 - y_bits;
   // Tiles of kTile output columns: their values are gathered per token and written to y [T, m]
-  // a cache line at a time instead of with a stride of m.
-  constexpr int64_t kTile = 8;
-  const int64_t tiles = (m + kTile - 1) / kTile;
+  // a few cache lines at a time instead of with a stride of m.
+  constexpr int64_t kTile = 64;
+  const int64_t tiles = (m + kTile - 1) / kTile, ldv = T + kPad;
   std::exception_ptr failure;
 #pragma omp parallel
   {
     std::vector<uint64_t> b(N), as(N);
-    std::vector<int64_t> vals(kTile * T), errs(residual ? kTile * T : 0);
+    std::vector<int64_t> vals(kTile * ldv), errs(residual ? kTile * ldv : 0);
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const int64_t j0 = tile * kTile, jn = std::min(kTile, m - j0);
@@ -299,7 +349,7 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
           mask.multiply(as.data(), as.data());
           // phase = Δ·Y + small, mod 2^log_q; round to the nearest multiple of Δ and read the
           // y_bits-bit result as two's complement. Branch-free, so it vectorizes.
-          int64_t* v = vals.data() + i * T;
+          int64_t* v = vals.data() + i * ldv;
           for (int64_t t = 0; t < T; ++t) {
             const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
             v[t] =
@@ -309,7 +359,8 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
             for (int64_t t = 0; t < T; ++t) {
               const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
               const uint64_t err = (phase - (static_cast<uint64_t>(v[t]) << d)) & q_mask;
-              errs[i * T + t] = static_cast<int64_t>(err << (64 - plan.log_q)) >> (64 - plan.log_q);
+              errs[i * ldv + t] =
+                  static_cast<int64_t>(err << (64 - plan.log_q)) >> (64 - plan.log_q);
             }
         }
       } catch (...) {
@@ -317,11 +368,8 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
         failure = std::current_exception();
         continue;
       }
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t i = 0; i < jn; ++i) {
-          y[t * m + j0 + i] = vals[i * T + t];
-          if (residual) residual[t * m + j0 + i] = errs[i * T + t];
-        }
+      scatter_columns(vals.data(), ldv, T, jn, y, m, j0);
+      if (residual) scatter_columns(errs.data(), ldv, T, jn, residual, m, j0);
     }
     sodium_memzero(as.data(), as.size() * sizeof(uint64_t));
   }

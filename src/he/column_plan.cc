@@ -36,6 +36,12 @@ ColumnPlan plan_columns(int64_t K, int64_t x_bound, double w_l1_max, double w_l2
               " need more than 64 bits of modulus; lower --n-bits");
 }
 
+void check_weight_shape(const std::vector<int8_t>& wq, int64_t out, int64_t in, const char* who) {
+  require(out > 0 && in > 0 && static_cast<int64_t>(wq.size()) == out * in,
+          std::string(who) + ": weight of " + std::to_string(wq.size()) + " values is not " +
+              std::to_string(out) + " x " + std::to_string(in));
+}
+
 ColumnPlan plan_for_weight(const int8_t* wq, int64_t out, int64_t in, bool forward,
                            int64_t x_bound) {
   require(out > 0 && in > 0, "encrypted product: empty weight");

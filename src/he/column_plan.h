@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cipherlora {
 
@@ -49,6 +50,10 @@ struct ColumnPlan {
 // x_bound: largest |x| the client encrypts. w_l1_max / w_l2_max: the largest L1 / L2 norm of a
 // column of op(W) [K, m] (a sum over k). Throws Error when no parameter set can hold the product.
 ColumnPlan plan_columns(int64_t K, int64_t x_bound, double w_l1_max, double w_l2_max);
+
+// Error unless wq holds out·in values with out, in > 0; `who` prefixes the message ("worker").
+// Both ends register the same weights, so they check them the same way.
+void check_weight_shape(const std::vector<int8_t>& wq, int64_t out, int64_t in, const char* who);
 
 // The plan for a frozen linear held as int8 wq [out, in]: forward multiplies by op(W) = wqᵀ
 // (K = in, columns are rows of wq), backward by op(W) = wq (K = out, columns are columns of wq).

@@ -3,15 +3,14 @@
 #include <string>
 
 #include "common/error.h"
+#include "he/column_plan.h"
 #include "he/mod2k_gemm.h"
 #include "he/security.h"
 
 namespace cipherlora {
 
 uint32_t ColumnWorker::add_linear(std::vector<int8_t> wq, int64_t out, int64_t in) {
-  require(out > 0 && in > 0 && static_cast<int64_t>(wq.size()) == out * in,
-          "worker: weight of " + std::to_string(wq.size()) + " values is not " +
-              std::to_string(out) + " x " + std::to_string(in));
+  check_weight_shape(wq, out, in, "worker");
   Linear lin;
   lin.out = out;
   lin.in = in;

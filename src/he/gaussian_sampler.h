@@ -3,8 +3,11 @@
 //
 // Sampling is by cumulative distribution table (CDT): 63 uniform bits are compared against the
 // cumulative probabilities of |x| = 0, 1, ..., 41 (41 ≈ 12.8σ; the mass beyond is < 2^-100),
-// scaled to 2^63, and one more bit gives the sign. Every sample scans the whole table with
-// branch-free compares, so its time does not depend on its value. The uniform bits are the
+// scaled to 2^63, and one more bit gives the sign. |x| is the number of entries the bits reach.
+// The portable kernel scans the whole table with branch-free compares; the AVX-512 kernel (chosen
+// at run time) finds the same count by a six-step binary search whose table lookups are register
+// permutes, 8 samples at a time. Neither reads memory at a value-dependent address or branches on
+// a value, so a sample's time does not depend on it. The uniform bits are the
 // AES-256-CTR keystream of a seed (aes_ctr.h): 8 bytes per sample. Seeds for noise are secret
 // (derived from a master that never leaves the client), unlike mask seeds.
 //
@@ -19,6 +22,8 @@
 #include "he/seed.h"
 
 namespace cipherlora {
+
+enum class CdtKernel { kPortable, kAvx512, kBest };
 
 class GaussianSampler {
  public:
@@ -37,6 +42,13 @@ class GaussianSampler {
 
   // P(|x| <= m) scaled to 2^63, for tests: cdf(kTail) == 2^63 exactly.
   uint64_t cdf(int m) const { return cdf_[m]; }
+
+  // out[i] = the sample of uniform word u[i] (count of m < kTail with (u & (2^63 − 1)) >= cdf(m),
+  // negated when bit 63 is set), by the given kernel; for tests of one kernel against the other.
+  // kAvx512 without the CPU support is an Error.
+  void lookup(const uint64_t* u, uint64_t count, int32_t* out,
+              CdtKernel kernel = CdtKernel::kBest) const;
+  static bool avx512_available();
 
  private:
   double sigma_;

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <map>
+#include <mutex>
 #include <new>
+#include <tuple>
 #include <utility>
 
 #include "common/error.h"
@@ -228,14 +231,46 @@ void portable_inverse(const NttTables& t, uint64_t* a) {
   }
 }
 
-void portable_product_residues(const NttTables& t, const uint64_t* a, int log_q,
-                               const uint64_t* mult, uint64_t* res) {
+// The portable product in its two halves: the operand's residues transformed (lazy, [0, 4p)),
+// then the pointwise product by mult and the inverse; res may be tr.
+static void portable_transform_operand(const NttTables& t, const uint64_t* a, int log_q,
+                                       uint64_t* tr) {
   const SignedResidue residue(t, log_q);
-  for (int64_t i = 0; i < t.n; ++i) res[i] = residue(a[i]);
-  forward_lazy(t, res);
-  for (int64_t i = 0; i < t.n; ++i) res[i] = mul_shoup(res[i], mult[i], mult[t.n + i], t.p);
+  for (int64_t i = 0; i < t.n; ++i) tr[i] = residue(a[i]);
+  forward_lazy(t, tr);
+}
+
+static void portable_product_from_transformed(const NttTables& t, const uint64_t* tr,
+                                              const uint64_t* mult, uint64_t* res) {
+  for (int64_t i = 0; i < t.n; ++i) res[i] = mul_shoup(tr[i], mult[i], mult[t.n + i], t.p);
   inverse_lazy(t, res);
   for (int64_t i = 0; i < t.n; ++i) res[i] = min_u64(res[i], res[i] - t.p);
+}
+
+void portable_product_residues(const NttTables& t, const uint64_t* a, int log_q,
+                               const uint64_t* mult, uint64_t* res) {
+  portable_transform_operand(t, a, log_q, res);
+  portable_product_from_transformed(t, res, mult, res);
+}
+
+void transform_operand(const NttTables& t, const uint64_t* a, int log_q, uint64_t* tr) {
+  if (t.kernel == NttKernel::kIfma) return ifma_transform_operand(t, a, log_q, tr);
+  portable_transform_operand(t, a, log_q, tr);
+}
+
+void product_residues_transformed(const NttTables& t, const uint64_t* tr, const uint64_t* mult,
+                                  uint64_t* res) {
+  if (t.kernel == NttKernel::kIfma) return ifma_product_residues_transformed(t, tr, mult, res);
+  portable_product_from_transformed(t, tr, mult, res);
+}
+
+void product_lifted_transformed(const NttTables& t, const uint64_t* tr, int log_q,
+                                const uint64_t* mult, const CrtLift& lift, const uint64_t* r1,
+                                uint64_t* work, uint64_t* out) {
+  if (t.kernel == NttKernel::kIfma)
+    return ifma_product_lifted_transformed(t, tr, log_q, mult, lift, r1, work, out);
+  product_residues_transformed(t, tr, mult, work);
+  portable_lift_centered(lift, lift.primes == 1 ? work : r1, work, t.n, log_q, out);
 }
 
 void product_residues(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* mult,
@@ -396,6 +431,15 @@ void Ntt::inverse(uint64_t* a) const {
 // a plain 128-bit remainder.
 void Ntt::multiply(const uint64_t* a, const uint64_t* b, uint64_t* out) const {
   for (int64_t i = 0; i < tables_->n; ++i) out[i] = mul_mod(a[i], b[i], tables_->p);
+}
+
+const Ntt& shared_ntt(uint64_t p, int log_n, NttKernel kernel) {
+  static std::mutex mutex;
+  static std::map<std::tuple<uint64_t, int, NttKernel>, std::unique_ptr<Ntt>> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<Ntt>& ntt = cache[{p, log_n, kernel}];
+  if (!ntt) ntt = std::make_unique<Ntt>(p, log_n, kernel);
+  return *ntt;
 }
 
 }  // namespace cipherlora

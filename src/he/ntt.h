@@ -71,4 +71,9 @@ class Ntt {
   std::unique_ptr<NttTables> tables_;
 };
 
+// The process-wide Ntt for (p, log_n, kernel), built on first use and kept (its tables are public
+// constants): the ring products of every request share them instead of rebuilding twiddles.
+// Thread-safe; the same arguments as the constructor, the same errors.
+const Ntt& shared_ntt(uint64_t p, int log_n, NttKernel kernel = NttKernel::kBest);
+
 }  // namespace cipherlora

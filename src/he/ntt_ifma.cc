@@ -26,6 +26,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <cassert>
 #include <vector>
 
@@ -472,42 +473,57 @@ struct LiftStore2 {
   }
 };
 
-// The chunk stages (h = 32 ... 1) of kChunks consecutive chunks from c0, in place: of the forward
-// transform (output reduced to [0, p)), of the inverse, or of the ring product (forward, pointwise
-// product by mult while transposed, inverse). Step by step across the chunks so that their
-// independent work overlaps: one chunk alone is a long chain of dependent stages.
-enum class Middle { kForward, kInverse, kProduct };
+// The chunk stages (h = 32 ... 1) of kChunks consecutive chunks from c0, from src to dst (which
+// may be the same): of the forward transform (output reduced to [0, p)), of the inverse, or of the
+// ring product (forward, pointwise product by mult while transposed, inverse). The product also
+// splits in two: kToH1 stops before the pointwise step and stores the chunks still transposed
+// (a transformed operand), kFromH1 starts from such chunks. Step by step across the chunks so that
+// their independent work overlaps: one chunk alone is a long chain of dependent stages.
+enum class Middle { kForward, kInverse, kProduct, kToH1, kFromH1 };
 
 template <Middle kMode, int kChunks = 2>
-CIPHERLORA_IFMA_INLINE void middle_chunks(const NttTables& t, const uint64_t* mult, uint64_t* a,
-                                          int64_t c0, const Mod& md) {
+CIPHERLORA_IFMA_INLINE void middle_chunks(const NttTables& t, const uint64_t* mult,
+                                          const uint64_t* src, uint64_t* dst, int64_t c0,
+                                          const Mod& md) {
+  constexpr bool kForwardPart =
+      kMode == Middle::kForward || kMode == Middle::kProduct || kMode == Middle::kToH1;
+  constexpr bool kMultiplies = kMode == Middle::kProduct || kMode == Middle::kFromH1;
+  constexpr bool kInversePart = kMode == Middle::kInverse || kMultiplies;
   V u[kChunks][8];
 #pragma GCC unroll 8
   for (int i = 0; i < kChunks; ++i)
 #pragma GCC unroll 8
-    for (int r = 0; r < 8; ++r) u[i][r] = load(a + 64 * (c0 + i) + 8 * r);
-  if constexpr (kMode != Middle::kInverse) {
+    for (int r = 0; r < 8; ++r) u[i][r] = load(src + 64 * (c0 + i) + 8 * r);
+  if constexpr (kForwardPart) {
 #pragma GCC unroll 8
     for (int i = 0; i < kChunks; ++i) forward_chunk_vectors(u[i], t, c0 + i, md);
   }
+  if constexpr (kMode != Middle::kFromH1) {  // a transformed operand is stored transposed
 #pragma GCC unroll 8
-  for (int i = 0; i < kChunks; ++i) transpose8(u[i]);
-  constexpr bool kProduct = kMode == Middle::kProduct;
-  if constexpr (kMode != Middle::kInverse) {
-#pragma GCC unroll 8
-    for (int i = 0; i < kChunks; ++i) forward_lanes<!kProduct>(u[i], t, c0 + i, md);
+    for (int i = 0; i < kChunks; ++i) transpose8(u[i]);
   }
-  if constexpr (kProduct) {
+  if constexpr (kForwardPart) {
+#pragma GCC unroll 8
+    for (int i = 0; i < kChunks; ++i) forward_lanes<kMode == Middle::kForward>(u[i], t, c0 + i, md);
+  }
+  if constexpr (kMode == Middle::kToH1) {
+#pragma GCC unroll 8
+    for (int i = 0; i < kChunks; ++i)
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; ++r) store(dst + 64 * (c0 + i) + 8 * r, u[i][r]);
+    return;
+  }
+  if constexpr (kMultiplies) {
 #pragma GCC unroll 8
     for (int i = 0; i < kChunks; ++i) multiply_h1(u[i], mult + 256 * (c0 + i), md);
   }
-  if constexpr (kMode != Middle::kForward) {
+  if constexpr (kInversePart) {
 #pragma GCC unroll 8
-    for (int i = 0; i < kChunks; ++i) inverse_lanes<!kProduct>(u[i], t, c0 + i, md);
+    for (int i = 0; i < kChunks; ++i) inverse_lanes<!kMultiplies>(u[i], t, c0 + i, md);
   }
 #pragma GCC unroll 8
   for (int i = 0; i < kChunks; ++i) transpose8(u[i]);
-  if constexpr (kMode != Middle::kForward) {
+  if constexpr (kInversePart) {
 #pragma GCC unroll 8
     for (int i = 0; i < kChunks; ++i) inverse_chunk_vectors(u[i], t, c0 + i, md);
   }
@@ -516,19 +532,14 @@ CIPHERLORA_IFMA_INLINE void middle_chunks(const NttTables& t, const uint64_t* mu
 #pragma GCC unroll 8
     for (int r = 0; r < 8; ++r) {
       const V v = kMode == Middle::kForward ? reduce(reduce(u[i][r], md.p2), md.p) : u[i][r];
-      store(a + 64 * (c0 + i) + 8 * r, v);
+      store(dst + 64 * (c0 + i) + 8 * r, v);
     }
 }
 
-// a·b mod (x^n + 1, p) with a's log_q-bit two's complement input: the top forward passes (the
-// first converting a), then per chunk one load and store for the chunk's forward stages, the
-// pointwise product (while transposed) and its inverse stages, then the top inverse passes, the
-// last storing through `last`. work: [n].
-template <class Store>
-CIPHERLORA_IFMA_INLINE void product(const NttTables& t, const uint64_t* a, int log_q,
-                                    const uint64_t* mult, uint64_t* work, Store last) {
+// The top forward passes of the product's operand a (log_q-bit two's complement) into work.
+CIPHERLORA_IFMA_INLINE void operand_top(const NttTables& t, const uint64_t* a, int log_q,
+                                        uint64_t* work, const Mod& md) {
   assert(t.p > (uint64_t{1} << 32) && t.p < (uint64_t{1} << 50));
-  const Mod md = make_mod(t.p);
   const SignedInput in{a,
                        _mm_cvtsi32_si128(64 - log_q),
                        _mm_cvtsi32_si128(96 - log_q),
@@ -541,7 +552,33 @@ CIPHERLORA_IFMA_INLINE void product(const NttTables& t, const uint64_t* a, int l
     forward_top(t, SignedLoad<true>{in, md}, work, md);
   else
     forward_top(t, SignedLoad<false>{in, md}, work, md);
-  for (int64_t c = 0; c < t.n / 64; c += 2) middle_chunks<Middle::kProduct>(t, mult, work, c, md);
+}
+
+// a·b mod (x^n + 1, p) with a's log_q-bit two's complement input: the top forward passes (the
+// first converting a), then per chunk one load and store for the chunk's forward stages, the
+// pointwise product (while transposed) and its inverse stages, then the top inverse passes, the
+// last storing through `last`. work: [n].
+template <class Store>
+CIPHERLORA_IFMA_INLINE void product(const NttTables& t, const uint64_t* a, int log_q,
+                                    const uint64_t* mult, uint64_t* work, Store last) {
+  const Mod md = make_mod(t.p);
+  operand_top(t, a, log_q, work, md);
+  for (int64_t c = 0; c < t.n / 64; c += 2)
+    middle_chunks<Middle::kProduct>(t, mult, work, work, c, md);
+  inverse_top<false>(t, work, last, md);
+}
+
+// The same product from a's transformed form tr (ifma_transform_operand).
+template <class Store>
+CIPHERLORA_IFMA_INLINE void product_transformed(const NttTables& t, const uint64_t* tr,
+                                                const uint64_t* mult, uint64_t* work, Store last) {
+  const Mod md = make_mod(t.p);
+  // tr usually streams from memory (a cached operand per column): fetch 4 chunks ahead.
+  for (int64_t c = 0; c < t.n / 64; c += 2) {
+    for (int64_t w = 64 * (c + 4); w < std::min(64 * (c + 6), t.n); w += 8)
+      _mm_prefetch(reinterpret_cast<const char*>(tr + w), _MM_HINT_T0);
+    middle_chunks<Middle::kFromH1>(t, mult, tr, work, c, md);
+  }
   inverse_top<false>(t, work, last, md);
 }
 
@@ -583,12 +620,14 @@ void ifma_prepare_multiplicand(const NttTables& t, const uint64_t* b, uint64_t* 
 CIPHERLORA_IFMA void ifma_forward(const NttTables& t, uint64_t* a) {
   const Mod md = make_mod(t.p);
   forward_top(t, InputLoad{a}, a, md);
-  for (int64_t c = 0; c < t.n / 64; c += 2) middle_chunks<Middle::kForward>(t, nullptr, a, c, md);
+  for (int64_t c = 0; c < t.n / 64; c += 2)
+    middle_chunks<Middle::kForward>(t, nullptr, a, a, c, md);
 }
 
 CIPHERLORA_IFMA void ifma_inverse(const NttTables& t, uint64_t* a) {
   const Mod md = make_mod(t.p);
-  for (int64_t c = 0; c < t.n / 64; c += 2) middle_chunks<Middle::kInverse>(t, nullptr, a, c, md);
+  for (int64_t c = 0; c < t.n / 64; c += 2)
+    middle_chunks<Middle::kInverse>(t, nullptr, a, a, c, md);
   inverse_top<true>(t, a, ReducingStore{a, md.p}, md);
 }
 
@@ -613,6 +652,29 @@ CIPHERLORA_IFMA void ifma_product_lifted(const NttTables& t, const uint64_t* a, 
     product<LiftStore1>(t, a, log_q, mult, work, LiftStore1{out, bcast(t.p), c});
   else
     product<LiftStore2>(t, a, log_q, mult, work, LiftStore2{out, r1, c});
+}
+
+CIPHERLORA_IFMA void ifma_transform_operand(const NttTables& t, const uint64_t* a, int log_q,
+                                            uint64_t* tr) {
+  const Mod md = make_mod(t.p);
+  operand_top(t, a, log_q, tr, md);
+  for (int64_t c = 0; c < t.n / 64; c += 2) middle_chunks<Middle::kToH1>(t, nullptr, tr, tr, c, md);
+}
+
+CIPHERLORA_IFMA void ifma_product_residues_transformed(const NttTables& t, const uint64_t* tr,
+                                                       const uint64_t* mult, uint64_t* res) {
+  product_transformed(t, tr, mult, res, ReducingStore{res, bcast(t.p)});
+}
+
+CIPHERLORA_IFMA void ifma_product_lifted_transformed(const NttTables& t, const uint64_t* tr,
+                                                     int log_q, const uint64_t* mult,
+                                                     const CrtLift& lift, const uint64_t* r1,
+                                                     uint64_t* work, uint64_t* out) {
+  const LiftConstants c(lift, log_q);
+  if (lift.primes == 1)
+    product_transformed<LiftStore1>(t, tr, mult, work, LiftStore1{out, bcast(t.p), c});
+  else
+    product_transformed<LiftStore2>(t, tr, mult, work, LiftStore2{out, r1, c});
 }
 
 }  // namespace cipherlora

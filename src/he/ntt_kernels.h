@@ -125,4 +125,21 @@ void product_lifted(const NttTables& t, const uint64_t* a, int log_q, const uint
 void ifma_product_lifted(const NttTables& t, const uint64_t* a, int log_q, const uint64_t* mult,
                          const CrtLift& lift, const uint64_t* r1, uint64_t* work, uint64_t* out);
 
+// The operand side alone, for an operand multiplied by many multiplicands: transform_operand()
+// is the products' forward part (a: [n] log_q-bit two's complement -> tr: [n] in the kernel's
+// layout, lazily reduced), and the *_transformed forms finish a product from tr with the results
+// of the fused forms above. log_q of the lifted form is the output's.
+void transform_operand(const NttTables& t, const uint64_t* a, int log_q, uint64_t* tr);
+void product_residues_transformed(const NttTables& t, const uint64_t* tr, const uint64_t* mult,
+                                  uint64_t* res);
+void product_lifted_transformed(const NttTables& t, const uint64_t* tr, int log_q,
+                                const uint64_t* mult, const CrtLift& lift, const uint64_t* r1,
+                                uint64_t* work, uint64_t* out);
+void ifma_transform_operand(const NttTables& t, const uint64_t* a, int log_q, uint64_t* tr);
+void ifma_product_residues_transformed(const NttTables& t, const uint64_t* tr, const uint64_t* mult,
+                                       uint64_t* res);
+void ifma_product_lifted_transformed(const NttTables& t, const uint64_t* tr, int log_q,
+                                     const uint64_t* mult, const CrtLift& lift, const uint64_t* r1,
+                                     uint64_t* work, uint64_t* out);
+
 }  // namespace cipherlora

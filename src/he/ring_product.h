@@ -1,20 +1,29 @@
-// Exact negacyclic products a·s mod (x^N + 1, 2^log_q) with one ternary secret s, the client's
-// inner loop in the RLWE backend (thousands of products per request). 2^log_q has no NTT, so the
-// product is computed over the integers: a's coefficients are read centered, as log_q-bit two's
-// complement values in [-2^(log_q-1), 2^(log_q-1)), which bounds every coefficient of a·s by
-// N·2^(log_q-1) in magnitude. Modulo NTT primes whose product P exceeds N·2^log_q the centered
-// residue is that integer, and reducing it mod 2^log_q gives the answer. The fewest such primes
-// are used: with the IFMA kernel's ~50-bit primes at N = 2048, one up to log_q = 38 and two up to
-// 64 (two cover every log_q <= 64 for N <= 2^15); the portable kernel's ~62-bit primes need one up
-// to log_q = 50. The bound uses N, not s's weight, so the prime count (and the time) does not
-// depend on the secret.
+// Exact negacyclic products f·v mod (x^N + 1, 2^log_q) of a fixed multiplicand f by many
+// operands v: the client's inner loop in the RLWE backend (thousands of products per request).
+// 2^log_q has no NTT, so each product is computed over the integers: with |f_i| <= 2^fixed_bits
+// and |v_i| <= 2^operand_bits every coefficient of f·v is bounded by N·2^(fixed_bits +
+// operand_bits), and modulo NTT primes whose product P exceeds twice that the centered residue is
+// the integer itself; reduced mod 2^log_q it is the answer. The fewest such primes are used (one
+// or two: the IFMA kernel's primes are just below 2^50, the portable kernel's below 2^62), and the
+// count depends only on the bounds, never on the values, so a product's time says nothing about a
+// secret.
 //
-//   TernaryRingMultiplier mul(s, /*max_log_q=*/47);      // s: [N] in {-1, 0, 1}
-//   mul.multiply(a, 47, out);                             // a, out: [N]
-//   mul.multiply_many(as, count, 47, outs);               // [count][N], OpenMP over count
+// Two kinds of fixed multiplicand:
+//   - a log_q-bit value read as two's complement (the request's mask; fixed_bits = log_q − 1),
+//     times operands bounded by operand_bits (a secret: 0; a combined secret: its bound);
+//   - a ternary secret (fixed_bits = 0) times any log_q-bit operand (operand_bits = log_q − 1).
 //
-// NTT(s) per prime and all scratch that held secret-derived values live in the object and are
-// wiped when it is destroyed.
+//   RingMultiplier mul(mask, /*log_q=*/47, /*operand_bits=*/20);   // mask: [N] < 2^47
+//   mul.multiply(v, out);   // v: [N] 47-bit two's complement, |v| <= 2^20; out: [N]
+//
+// An operand used with many multiplicands (a secret, with every request's mask) can be
+// transformed once and multiplied from its transformed form, which skips its forward NTTs:
+//
+//   std::vector<uint64_t> tr(RingMultiplier::transformed_words(N));
+//   RingMultiplier::transform_operand(secret, NttKernel::kBest, tr.data());   // secret: [N] int8
+//   mul.multiply_transformed(tr.data(), out);   // == mul.multiply(secret as 47-bit values, out)
+//
+// Everything derived from f and all scratch live in the object and are wiped when it goes.
 #pragma once
 
 #include <cstdint>
@@ -25,56 +34,37 @@
 
 namespace cipherlora {
 
-class TernaryRingMultiplier {
- public:
-  // s: [N] coefficients in {-1, 0, 1}, N a power of two in 2^10..2^15. max_log_q: the largest
-  // log_q that multiply() will be called with (1..64). Error otherwise, or kIfma without the CPU.
-  TernaryRingMultiplier(std::span<const int8_t> s, int max_log_q,
-                        NttKernel kernel = NttKernel::kBest);
-  ~TernaryRingMultiplier();
-  TernaryRingMultiplier(TernaryRingMultiplier&&) noexcept;
-  TernaryRingMultiplier& operator=(TernaryRingMultiplier&&) noexcept;
-
-  int64_t degree() const;  // N
-  int max_log_q() const;
-  NttKernel kernel() const;  // kPortable or kIfma
-  // How many NTT primes a product at this log_q (1..max_log_q) uses.
-  int prime_count(int log_q) const;
-
-  // out[N] = a[N] · s mod (x^N + 1, 2^log_q); a in [0, 2^log_q) (higher bits are ignored).
-  // 1 <= log_q <= max_log_q, else Error. Thread-safe; out may be a (in place).
-  void multiply(const uint64_t* a, int log_q, uint64_t* out) const;
-  // a: [count][N] -> out: [count][N], OpenMP-parallel over polynomials (num_threads() threads
-  // when called outside a parallel region).
-  void multiply_many(const uint64_t* a, int64_t count, int log_q, uint64_t* out) const;
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
-
-// The general form, for the per-request mask of the column ciphertexts (column_client.h): a fixed
-// multiplicand f with |f_i| <= 2^fixed_bits (given mod 2^log_q and read centered, or as signed
-// integers) times operands v with |v_i| <= 2^operand_bits, every result exact mod 2^log_q. The
-// fewest primes with P > 2·N·2^(fixed_bits + operand_bits) are used (one or two; Error beyond).
-//
-//   RingMultiplier mul(mask, /*log_q=*/47, /*operand_bits=*/20);   // mask: [N] < 2^47
-//   mul.multiply(v, out);   // v: [N] log_q-bit two's complement, |v| <= 2^20; out: [N]
 class RingMultiplier {
  public:
-  // fixed: [N] values mod 2^log_q, read as log_q-bit two's complement (fixed_bits = log_q − 1).
+  // fixed: [N] values mod 2^log_q, read as log_q-bit two's complement; operands |v| <=
+  // 2^operand_bits. N a power of two in 2^10..2^15, 2 <= log_q <= 64, 0 <= operand_bits < log_q,
+  // and two primes must suffice; Error otherwise, or for kIfma without the CPU.
   RingMultiplier(std::span<const uint64_t> fixed, int log_q, int operand_bits,
                  NttKernel kernel = NttKernel::kBest);
+  // fixed: [N] in {-1, 0, 1} (checked); operands any log_q-bit values, 1 <= log_q <= 64.
+  RingMultiplier(std::span<const int8_t> ternary, int log_q, NttKernel kernel = NttKernel::kBest);
   ~RingMultiplier();
   RingMultiplier(RingMultiplier&&) noexcept;
   RingMultiplier& operator=(RingMultiplier&&) noexcept;
 
-  int64_t degree() const;
+  int64_t degree() const;  // N
   int log_q() const;
-  int prime_count() const;
-  // out[N] = v[N] · fixed mod (x^N + 1, 2^log_q); v log_q-bit two's complement within the operand
-  // bound (not checked: the bound is the caller's invariant). Thread-safe; out may be v.
+  int prime_count() const;   // 1 or 2
+  NttKernel kernel() const;  // kPortable or kIfma
+
+  // out[N] = v[N] · fixed mod (x^N + 1, 2^log_q); v log_q-bit two's complement (bits above log_q
+  // ignored) within the operand bound (not checked: the bound is the caller's invariant).
+  // Thread-safe; out may be v.
   void multiply(const uint64_t* v, uint64_t* out) const;
+
+  // The transformed form of an operand: [2][N] words, its forward transform modulo both primes
+  // of the kernel for degree N (a one-prime product uses the first half). v: [N] signed values.
+  static int64_t transformed_words(int64_t n) { return 2 * n; }
+  static void transform_operand(std::span<const int8_t> v, NttKernel kernel, uint64_t* tr);
+  static void transform_operand(std::span<const int32_t> v, NttKernel kernel, uint64_t* tr);
+  // out[N] = multiply(v) for tr = transform_operand(v) with the same kernel (the caller's
+  // invariant, like the operand bound). Thread-safe.
+  void multiply_transformed(const uint64_t* tr, uint64_t* out) const;
 
  private:
   struct State;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "he/seed.h"
@@ -21,6 +22,37 @@ TEST(GaussianSampler, TableIsTheDiscreteGaussianCdf) {
     EXPECT_NEAR(std::ldexp(static_cast<double>(g.cdf(m)), -63), cum / total, 1e-12) << m;
   }
   EXPECT_EQ(g.cdf(GaussianSampler::kTail), 1ull << 63);
+}
+
+// Both kernels give the table's definition, |x| = #{m < kTail : bits >= cdf(m)} with the sign from
+// bit 63, at every table boundary (cdf(m) − 1, cdf(m), cdf(m) + 1), the extremes and random
+// words, for counts that are not a multiple of the vector width.
+TEST(GaussianSampler, KernelsCountTheTableAtEveryBoundary) {
+  const GaussianSampler& g = GaussianSampler::standard();
+  std::vector<uint64_t> words = {0, 1, (1ull << 63) - 1};
+  for (int m = 0; m < GaussianSampler::kTail; ++m)
+    for (uint64_t d : {~0ull, 0ull, 1ull}) words.push_back((g.cdf(m) + d) & ((1ull << 63) - 1));
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 5000; ++i) words.push_back(rng() >> (rng() % 64));
+  const size_t base = words.size();
+  for (size_t i = 0; i < base; ++i) words.push_back(words[i] | (1ull << 63));  // negative twins
+  words.push_back(1ull << 63);                                                 // "-0"
+  std::vector<int32_t> want(words.size());
+  for (size_t i = 0; i < words.size(); ++i) {
+    const uint64_t bits = words[i] & ((1ull << 63) - 1);
+    int32_t mag = 0;
+    for (int m = 0; m < GaussianSampler::kTail; ++m) mag += bits >= g.cdf(m);
+    want[i] = words[i] >> 63 ? -mag : mag;
+  }
+  std::vector<CdtKernel> kernels = {CdtKernel::kPortable};
+  if (GaussianSampler::avx512_available()) kernels.push_back(CdtKernel::kAvx512);
+  for (CdtKernel kernel : kernels)
+    for (size_t count : {words.size(), words.size() - 3, size_t{5}}) {
+      std::vector<int32_t> got(count, 99);
+      g.lookup(words.data(), count, got.data(), kernel);
+      for (size_t i = 0; i < count; ++i)
+        ASSERT_EQ(got[i], want[i]) << "kernel " << static_cast<int>(kernel) << " word " << words[i];
+    }
 }
 
 TEST(GaussianSampler, MomentsAndFrequenciesMatchOverTenMillionSamples) {

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <span>
@@ -15,12 +16,13 @@
 #include "common/error.h"
 #include "he/bit_packing.h"
 #include "he/combined_secret.h"
+#include "he/fft_ring_product.h"
 #include "he/gaussian_sampler.h"
 #include "he/mask_expansion.h"
-#include "he/ring_product.h"
 #include "he/security.h"
 #include "he/seed.h"
 #include "he/ternary_secret.h"
+#include "tensor/vector_clones.h"
 
 namespace cipherlora {
 namespace {
@@ -67,6 +69,38 @@ void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int64
   if (stream) _mm_sfence();  // streaming stores are weakly ordered: publish them
 }
 
+// Column k of the body from its mask product: b[n] = (b[n] + e[n] + (x[n] << shift)) mod 2^log_q,
+// with x[n] = 0 for n >= T (padding tokens). b, e: [N]; x: [T].
+CIPHERLORA_VECTOR_CLONES void finish_body(uint64_t* b, const int32_t* e, const int32_t* x,
+                                          int64_t T, int64_t N, int shift, uint64_t q_mask) {
+  for (int64_t n = 0; n < T; ++n)
+    b[n] = (b[n] + static_cast<uint64_t>(int64_t{e[n]}) +
+            (static_cast<uint64_t>(int64_t{x[n]}) << shift)) &
+           q_mask;
+  for (int64_t n = T; n < N; ++n) b[n] = (b[n] + static_cast<uint64_t>(int64_t{e[n]})) & q_mask;
+}
+
+// The decryption of one column: phase = (b << b_shift) − as = Δ·y + small mod 2^log_q, rounded to
+// the nearest multiple of Δ = 2^d and read as a y_bits-bit two's complement value; the error
+// phase − Δ·y, centred, to err when given. b, as: [T] (the first T coefficients); y, err: [T].
+// Branch-free, so it vectorizes.
+CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as, int64_t T,
+                                           int b_shift, int log_q, int d, int64_t* y,
+                                           int64_t* err) {
+  const uint64_t q_mask = low_mask(log_q), half_delta = uint64_t{1} << (d - 1);
+  const int y_shift = 64 - (log_q - d), q_shift = 64 - log_q;
+  for (int64_t t = 0; t < T; ++t) {
+    const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
+    y[t] = static_cast<int64_t>((((phase + half_delta) & q_mask) >> d) << y_shift) >> y_shift;
+  }
+  if (err)
+    for (int64_t t = 0; t < T; ++t) {
+      const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
+      const uint64_t e = (phase - (static_cast<uint64_t>(y[t]) << d)) & q_mask;
+      err[t] = static_cast<int64_t>(e << q_shift) >> q_shift;
+    }
+}
+
 }  // namespace
 
 struct ColumnClient::Keys {
@@ -87,28 +121,29 @@ struct ColumnClient::Keys {
     wipe(mask_master);
     wipe(noise_master);
     sodium_memzero(secrets.data(), secrets.size());
-    sodium_memzero(transformed.data(), transformed.size() * sizeof(uint64_t));
-    for (auto& [key, s] : combined) sodium_memzero(s.data(), s.size() * sizeof(int32_t));
+    sodium_memzero(transformed.data(), transformed.size() * sizeof(double));
+    for (auto& [key, c] : combined)
+      sodium_memzero(c.values.data(), c.values.size() * sizeof(int32_t));
   }
 
   // s_k for k < K, [K][N] in {-1, 0, 1}; derived on first use, with their transformed forms
-  // [K][2N] (ring_product.h): encryption multiplies every request's mask by them.
+  // [K][N] (fft_ring_product.h): encryption multiplies every request's mask by them.
   const int8_t* secrets_for(int64_t K) {
     const int64_t have = static_cast<int64_t>(secrets.size()) / n;
     if (have >= K) return secrets.data();
     secrets.resize(K * n);
-    transformed.resize(K * RingMultiplier::transformed_words(n));
+    transformed.resize(K * FftRingMultiplier::transformed_words(n));
     for (int64_t k = have; k < K; ++k) {
       Seed seed = derive_seed(secret_master, kSecretContext, static_cast<uint64_t>(k));
       const TernarySecret s = TernarySecret::from_seed(seed, log_n);
       wipe(seed);
       std::copy(s.coefficients().begin(), s.coefficients().end(), secrets.begin() + k * n);
-      RingMultiplier::transform_operand(s.coefficients(), NttKernel::kBest, transformed_for(k));
+      FftRingMultiplier::transform_operand(s.coefficients(), transformed_for(k));
     }
     return secrets.data();
   }
-  uint64_t* transformed_for(int64_t k) {
-    return transformed.data() + k * RingMultiplier::transformed_words(n);
+  double* transformed_for(int64_t k) {
+    return transformed.data() + k * FftRingMultiplier::transformed_words(n);
   }
 
   // The mask of request `index`, [N] mod 2^log_q.
@@ -123,12 +158,16 @@ struct ColumnClient::Keys {
   int log_n;
   int64_t n;
   Seed secret_master, mask_master, noise_master;
-  std::vector<int8_t> secrets;        // [K][N], grown on demand
-  std::vector<uint64_t> transformed;  // [K][2N], the secrets' transformed forms
-  // s'_j of a weight and direction, [m][N]. Not kept transformed like the secrets: at 4x the
-  // memory (for SmolLM2-135M, 8 GB instead of 2) they would save only ~10% of decryption, whose
-  // products are bound by memory bandwidth when the transformed forms stream from DRAM.
-  std::map<std::pair<uint32_t, Direction>, std::vector<int32_t>> combined;
+  std::vector<int8_t> secrets;      // [K][N], grown on demand
+  std::vector<double> transformed;  // [K][N], the secrets' transformed forms
+  // s'_j of a weight and direction, [m][N], and the public bound on their norms. Not kept
+  // transformed like the secrets: at twice the memory (for SmolLM2-135M, 4 GB instead of 2)
+  // that would save one transform of the three in each decryption product.
+  struct Combined {
+    std::vector<int32_t> values;
+    double l2_bound = 0;  // combined_secret_l2_bound()
+  };
+  std::map<std::pair<uint32_t, Direction>, Combined> combined;
   std::map<uint64_t, Pending> pending;  // requests sent and not yet decrypted, by request id
   uint64_t requests = 0;  // the KDF index of the next request: never reused under these secrets
 };
@@ -141,8 +180,6 @@ uint32_t ColumnClient::add_linear(std::vector<int8_t> wq, int64_t out, int64_t i
   Linear lin;
   lin.out = out;
   lin.in = in;
-  lin.secret_bits[0] = combined_secret_bits(wq.data(), out, in, /*forward=*/true);
-  lin.secret_bits[1] = combined_secret_bits(wq.data(), out, in, /*forward=*/false);
   lin.wq = std::move(wq);
   linears_.push_back(std::move(lin));
   return static_cast<uint32_t>(linears_.size() - 1);
@@ -220,37 +257,34 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
   req.log_q_b_out = static_cast<uint8_t>(plan.log_q_b);
   req.columns = static_cast<uint32_t>(K);
   on_header();  // the sink's storage is sized here, before the parallel loop
-  const RingMultiplier mask(keys.mask(index, plan.log_q), plan.log_q, /*operand_bits=*/0);
+  // Ternary secrets: ‖s_k‖₂ <= √N. Exact, as the body must be.
+  const FftRingMultiplier mask(keys.mask(index, plan.log_q), plan.log_q,
+                               std::sqrt(static_cast<double>(N)));
   Seed noise_seed = derive_seed(keys.noise_master, kNoiseContext, index);
 
-  // Column k of the body is a·s_k + e_k + Δ·x[·, k]. x [T, K] is transposed a tile of columns
-  // at a time, so that it is read a few cache lines per token rather than with a stride of K;
-  // then each column is built in one cache-resident buffer and handed to `sink`.
+  // Column k of the body is a·s_k + e_k + Δ·x[·, k]. Built a tile of columns at a time: x [T, K]
+  // is transposed a tile at a time, so that it is read a few cache lines per token rather than
+  // with a stride of K, and the tile's noise is drawn in one call; then each column is finished
+  // in one cache-resident buffer and handed to `sink`.
   constexpr int64_t kTile = 64;
   const uint64_t q_mask = low_mask(plan.log_q);
-  const int shift = plan.log_delta;
   const int64_t tiles = (K + kTile - 1) / kTile, ldx = N + kPad;
   std::exception_ptr failure;
 #pragma omp parallel
   {
     std::vector<uint64_t> b(N);
-    std::vector<int32_t> e(N), xt(kTile * ldx);
+    std::vector<int32_t> e(kTile * N), xt(kTile * ldx);
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const int64_t k0 = tile * kTile, kn = std::min(kTile, K - k0);
       try {
         gather_columns(x, T, K, k0, kn, xt.data(), ldx);
-        for (int64_t k = k0; k < k0 + kn; ++k) {
-          mask.multiply_transformed(keys.transformed_for(k), b.data());
-          GaussianSampler::standard().sample(noise_seed, k * N, N, e.data());
-          const int32_t* xk = xt.data() + (k - k0) * ldx;
-          for (int64_t n = 0; n < T; ++n)
-            b[n] = (b[n] + static_cast<uint64_t>(int64_t{e[n]}) +
-                    (static_cast<uint64_t>(int64_t{xk[n]}) << shift)) &
-                   q_mask;
-          for (int64_t n = T; n < N; ++n)
-            b[n] = (b[n] + static_cast<uint64_t>(int64_t{e[n]})) & q_mask;
-          sink(k, 1, b.data());
+        GaussianSampler::standard().sample(noise_seed, k0 * N, kn * N, e.data());
+        for (int64_t i = 0; i < kn; ++i) {
+          mask.multiply_transformed(keys.transformed_for(k0 + i), b.data());
+          finish_body(b.data(), e.data() + i * N, xt.data() + i * ldx, T, N, plan.log_delta,
+                      q_mask);
+          sink(k0 + i, 1, b.data());
         }
       } catch (...) {
 #pragma omp critical(column_client_failure)
@@ -316,19 +350,20 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
                  "does not match request " + std::to_string(request_id));
 
   // s'_j for this weight and direction, computed on first use under these secrets.
-  auto& combined = keys.combined[{pending.linear_id, pending.direction}];
-  if (combined.empty())
-    combined = combined_secrets(lin.wq.data(), lin.out, lin.in, forward,
-                                keys.secrets_for(forward ? lin.in : lin.out), N);
-  const int32_t* s_out = combined.data();
-  const RingMultiplier mask(keys.mask(request_id, plan.log_q), plan.log_q,
-                            lin.secret_bits[forward ? 0 : 1]);
+  Keys::Combined& combined = keys.combined[{pending.linear_id, pending.direction}];
+  if (combined.values.empty()) {
+    combined.values = combined_secrets(lin.wq.data(), lin.out, lin.in, forward,
+                                       keys.secrets_for(forward ? lin.in : lin.out), N);
+    combined.l2_bound = combined_secret_l2_bound(lin.wq.data(), lin.out, lin.in, forward,
+                                                 combined.values.data(), N);
+  }
+  const int32_t* s_out = combined.values.data();
+  // The mask's product is only needed to within Δ/16: the plan leaves Δ/2 − Δ/4 (noise) − Δ/8
+  // (the worker's rounding) for it, so the product's lowest limb may be wide and approximate.
+  const FftRingMultiplier mask(keys.mask(request_id, plan.log_q), plan.log_q, combined.l2_bound,
+                               std::ldexp(1.0, plan.log_delta - 4));
 
-  const uint64_t q_mask = low_mask(plan.log_q);
   const int b_shift = plan.log_q - plan.log_q_b;
-  const int d = plan.log_delta, y_bits = plan.log_q - plan.log_delta;
-  const uint64_t half_delta = uint64_t{1} << (d - 1);
-  const int y_shift = 64 - y_bits;
   // Tiles of kTile output columns: their values are gathered per token and written to y [T, m]
   // a few cache lines at a time instead of with a stride of m.
   constexpr int64_t kTile = 64;
@@ -344,24 +379,9 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
       try {
         for (int64_t i = 0; i < jn; ++i) {
           fetch(j0 + i, b.data());
-          const int32_t* s = s_out + (j0 + i) * N;
-          for (int64_t n = 0; n < N; ++n) as[n] = static_cast<uint64_t>(int64_t{s[n]}) & q_mask;
-          mask.multiply(as.data(), as.data());
-          // phase = Δ·Y + small, mod 2^log_q; round to the nearest multiple of Δ and read the
-          // y_bits-bit result as two's complement. Branch-free, so it vectorizes.
-          int64_t* v = vals.data() + i * ldv;
-          for (int64_t t = 0; t < T; ++t) {
-            const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
-            v[t] =
-                static_cast<int64_t>((((phase + half_delta) & q_mask) >> d) << y_shift) >> y_shift;
-          }
-          if (residual)  // phase − Δ·v mod 2^log_q, centred: the error, |error| < Δ/2
-            for (int64_t t = 0; t < T; ++t) {
-              const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
-              const uint64_t err = (phase - (static_cast<uint64_t>(v[t]) << d)) & q_mask;
-              errs[i * ldv + t] =
-                  static_cast<int64_t>(err << (64 - plan.log_q)) >> (64 - plan.log_q);
-            }
+          mask.multiply(std::span(s_out + (j0 + i) * N, N), as.data());
+          round_column(b.data(), as.data(), T, b_shift, plan.log_q, plan.log_delta,
+                       vals.data() + i * ldv, residual ? errs.data() + i * ldv : nullptr);
         }
       } catch (...) {
 #pragma omp critical(column_client_failure)

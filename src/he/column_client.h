@@ -82,8 +82,7 @@ class ColumnClient {
   struct Keys;
   struct Linear {
     int64_t out = 0, in = 0;
-    std::vector<int8_t> wq;   // [out, in]
-    int secret_bits[2] = {};  // combined_secret_bits() forward, backward
+    std::vector<int8_t> wq;  // [out, in]
   };
   using FetchColumn = std::function<void(int64_t j, uint64_t* b)>;  // b [N]
   // Fills header's fields, calls on_header() once (the header is complete; size storage there),

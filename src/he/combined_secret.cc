@@ -34,15 +34,29 @@ std::vector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in,
   return result;
 }
 
-int combined_secret_bits(const int8_t* wq, int64_t out, int64_t in, bool forward) {
+double combined_secret_l2_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                                const int32_t* combined, int64_t N) {
   const int64_t m = forward ? out : in;
-  std::vector<int64_t> l1(m, 0);
+  std::vector<double> l1(m, 0), l2(m, 0);
   for (int64_t o = 0; o < out; ++o)
-    for (int64_t i = 0; i < in; ++i) l1[forward ? o : i] += std::abs(int{wq[o * in + i]});
-  const int64_t top = *std::max_element(l1.begin(), l1.end());
-  int bits = 0;
-  while ((int64_t{1} << bits) <= top) ++bits;
-  return bits;
+    for (int64_t i = 0; i < in; ++i) {
+      const double w = wq[o * in + i];
+      l1[forward ? o : i] += std::abs(w);
+      l2[forward ? o : i] += w * w;
+    }
+  const double rms_bound =
+      2 * std::sqrt(2.0 * static_cast<double>(N) / 3 * *std::max_element(l2.begin(), l2.end()));
+  double largest = 0;  // max_j ‖s'_j‖₂², no early exit
+  for (int64_t j = 0; j < m; ++j) {
+    double sum = 0;
+    for (int64_t t = 0; t < N; ++t) {
+      const double v = combined[j * N + t];
+      sum += v * v;
+    }
+    largest = std::max(largest, sum);
+  }
+  if (std::sqrt(largest) <= rms_bound) return rms_bound;
+  return std::sqrt(static_cast<double>(N)) * *std::max_element(l1.begin(), l1.end());
 }
 
 }  // namespace cipherlora

@@ -19,8 +19,13 @@ namespace cipherlora {
 std::vector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in, bool forward,
                                       const int8_t* secrets, int64_t n);
 
-// Bits of the largest |entry| combined_secrets() can produce for this weight and direction:
-// ceil(log2(max_j ‖op(W)_j‖₁ + 1)).
-int combined_secret_bits(const int8_t* wq, int64_t out, int64_t in, bool forward);
+// A bound on ‖s'_j‖₂ over the columns of `combined` [m][N] (combined_secrets() of this weight and
+// direction) that depends only on the public weight, so that what is built from it (the limbs of
+// the client's FFT products) says nothing about the secrets: twice the root-mean-square norm,
+// 2·√(2N/3)·max_j ‖op(W)_j‖₂. For uniform ternary secrets E‖s'_j‖₂² = (2/3)·N·‖op(W)_j‖₂², a
+// sum of N independent terms that exceeds four times its mean with negligible probability; should
+// a column do so anyway, the bound is the worst case √N·max_j ‖op(W)_j‖₁, which always holds.
+double combined_secret_l2_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                                const int32_t* combined, int64_t N);
 
 }  // namespace cipherlora

@@ -11,50 +11,10 @@
 
 #include "common/error.h"
 #include "he/ntt_kernels.h"
+#include "he/scratch_pool.h"
 
 namespace cipherlora {
 namespace {
-
-// Residue buffers for one product ([primes][N]), kept for reuse by later calls on any thread so
-// that the hot path does not allocate, and wiped with the object.
-class ScratchPool {
- public:
-  explicit ScratchPool(int64_t words) : words_(words) {}
-
-  AlignedWords acquire() {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    if (free_.empty()) return AlignedWords(words_);
-    AlignedWords words = std::move(free_.back());
-    free_.pop_back();
-    return words;
-  }
-
-  void release(AlignedWords words) noexcept {
-    try {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      free_.push_back(std::move(words));
-    } catch (...) {  // out of memory: let the buffer go (it is wiped when freed)
-    }
-  }
-
- private:
-  int64_t words_;
-  std::mutex mutex_;
-  std::vector<AlignedWords> free_;
-};
-
-class ScratchLease {
- public:
-  explicit ScratchLease(ScratchPool& pool) : pool_(pool), words_(pool.acquire()) {}
-  ~ScratchLease() { pool_.release(std::move(words_)); }
-  ScratchLease(const ScratchLease&) = delete;
-  ScratchLease& operator=(const ScratchLease&) = delete;
-  uint64_t* data() { return words_.data(); }
-
- private:
-  ScratchPool& pool_;
-  AlignedWords words_;
-};
 
 // The primes for degree n = 2^log_n and the kernel, largest first: every product and every
 // transformed operand uses the first one or both.

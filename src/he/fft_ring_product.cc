@@ -1,0 +1,181 @@
+#include "he/fft_ring_product.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "he/negacyclic_fft.h"
+#include "he/scratch_pool.h"
+#include "tensor/vector_clones.h"
+
+namespace cipherlora {
+namespace {
+
+int log2_degree(int64_t n) {
+  require(
+      n >= 1024 && n <= 32768 && (n & (n - 1)) == 0,
+      "FFT ring product: degree N = " + std::to_string(n) + " is not a power of two in 2^10..2^15");
+  int log_n = 0;
+  while ((int64_t{1} << log_n) < n) ++log_n;
+  return log_n;
+}
+
+// acc[j] += round(c[j]) · 2^offset mod 2^64, c [n] within 2^62 of zero. Rounding half away from
+// zero by truncation after ±0.5: exact for the values that matter (within 1/4 of an integer and
+// below 2^51, or so large that every double is an integer).
+CIPHERLORA_VECTOR_CLONES void accumulate_rounded(const double* c, int64_t n, int offset,
+                                                 uint64_t* acc) {
+  for (int64_t j = 0; j < n; ++j) {
+    const double x = c[j];
+    const int64_t r = static_cast<int64_t>(x + (x < 0 ? -0.5 : 0.5));
+    acc[j] += static_cast<uint64_t>(r) << offset;
+  }
+}
+
+CIPHERLORA_VECTOR_CLONES void to_double(const int8_t* v, int64_t n, double* out) {
+  for (int64_t j = 0; j < n; ++j) out[j] = v[j];
+}
+CIPHERLORA_VECTOR_CLONES void to_double(const int32_t* v, int64_t n, double* out) {
+  for (int64_t j = 0; j < n; ++j) out[j] = v[j];
+}
+
+// v [N] signed -> tr [N] transformed. The fold u_j = v_j + i·v_(j+N/2) is the identity on
+// memory: re = v[0, N/2), im = v[N/2, N).
+template <class T>
+void transform_signed(std::span<const T> v, double* tr) {
+  const int64_t N = static_cast<int64_t>(v.size());
+  const NegacyclicFft& fft = NegacyclicFft::shared(log2_degree(N));
+  to_double(v.data(), N, tr);
+  fft.forward(tr, tr + N / 2);
+}
+
+}  // namespace
+
+struct FftRingMultiplier::State {
+  int64_t n = 0;  // N
+  int log_q = 0;
+  bool exact = true;
+  const NegacyclicFft* fft = nullptr;
+  std::vector<int> offsets;         // limb l is scaled by 2^offsets[l]
+  std::vector<AlignedWords> limbs;  // [limbs][N] transformed limbs (doubles), re then im
+  mutable ScratchPool pool;         // per product: the product, and a transformed operand
+
+  explicit State(int64_t words) : pool(words) {}
+};
+
+FftRingMultiplier::FftRingMultiplier(std::span<const uint64_t> fixed, int log_q, double operand_l2,
+                                     double tolerance) {
+  const int64_t n = static_cast<int64_t>(fixed.size());
+  const int log_n = log2_degree(n);
+  require(log_q >= 2 && log_q <= 64,
+          "FFT ring product: log_q must be in 2..64, got " + std::to_string(log_q));
+  require(operand_l2 >= 1 && tolerance >= 0,
+          "FFT ring product: the operand bound must be >= 1 and the tolerance >= 0");
+  const double root_n = std::sqrt(static_cast<double>(n));
+
+  // A limb whose digits are below 2^w in magnitude has ‖f_l‖₂ <= √N·2^w, so its product's error is
+  // at most √N·2^w·V·kFftErrorBound and its coefficients at most √N·2^w·V (V = operand_l2).
+  // Exact limbs: error < 1/4 and coefficients < 2^51. Their digits are centred, within 2^(w−1),
+  // but the top limb can exceed that by one, hence the bound at 2^w.
+  const double scale = root_n * operand_l2;
+  const int exact_bits = static_cast<int>(
+      std::floor(std::log2(std::min(0.25 / (scale * kFftErrorBound), 0x1p51 / scale))));
+  require(exact_bits >= 1, "FFT ring product: operands of norm " + std::to_string(operand_l2) +
+                               " are too large for exact products");
+  // The approximate lowest limb (tolerance > 0): a centred digit within 2^(w−1), error up to
+  // √N·2^(w−1)·V·kFftErrorBound + 1/2 from rounding, coefficients below 2^62.
+  int bottom_bits = exact_bits;
+  bool bottom_exact = true;
+  if (tolerance > 0) {
+    const double room = (tolerance - 0.5) / (scale * kFftErrorBound);
+    if (room >= 1) {
+      const int approx_bits =
+          1 + static_cast<int>(std::floor(std::log2(std::min(room, 0x1p62 / scale))));
+      if (approx_bits > exact_bits) {
+        bottom_bits = approx_bits;
+        bottom_exact = false;
+      }
+    }
+  }
+  int limb_count = 1;
+  if (bottom_bits < log_q) limb_count += (log_q - bottom_bits + exact_bits - 1) / exact_bits;
+
+  state_ = std::make_unique<State>(2 * n);
+  State& st = *state_;
+  st.n = n;
+  st.log_q = log_q;
+  st.exact = bottom_exact;
+  st.fft = &NegacyclicFft::shared(log_n);
+  std::vector<std::vector<double>> digits(limb_count, std::vector<double>(n));
+  const int shift = 64 - log_q;
+  for (int64_t j = 0; j < n; ++j) {
+    __int128 r = static_cast<int64_t>(fixed[j] << shift) >> shift;  // centred
+    for (int l = 0; l + 1 < limb_count; ++l) {
+      const int w = l == 0 ? bottom_bits : exact_bits;
+      const __int128 half = __int128{1} << (w - 1), mask = (__int128{1} << w) - 1;
+      const __int128 d = ((r + half) & mask) - half;
+      digits[l][j] = static_cast<double>(static_cast<int64_t>(d));
+      r = (r - d) >> w;
+    }
+    digits[limb_count - 1][j] = static_cast<double>(static_cast<int64_t>(r));
+  }
+  int offset = 0;
+  for (int l = 0; l < limb_count; ++l) {
+    st.offsets.push_back(offset);
+    offset += l == 0 ? bottom_bits : exact_bits;
+    AlignedWords& words = st.limbs.emplace_back(n);
+    double* tr = reinterpret_cast<double*>(words.data());
+    std::copy(digits[l].begin(), digits[l].end(), tr);
+    st.fft->forward(tr, tr + n / 2);
+  }
+}
+
+FftRingMultiplier::~FftRingMultiplier() = default;
+FftRingMultiplier::FftRingMultiplier(FftRingMultiplier&&) noexcept = default;
+FftRingMultiplier& FftRingMultiplier::operator=(FftRingMultiplier&&) noexcept = default;
+
+int64_t FftRingMultiplier::degree() const {
+  return state_->n;
+}
+int FftRingMultiplier::limbs() const {
+  return static_cast<int>(state_->limbs.size());
+}
+bool FftRingMultiplier::exact() const {
+  return state_->exact;
+}
+
+void FftRingMultiplier::transform_operand(std::span<const int8_t> v, double* tr) {
+  transform_signed(v, tr);
+}
+
+void FftRingMultiplier::transform_operand(std::span<const int32_t> v, double* tr) {
+  transform_signed(v, tr);
+}
+
+void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out) const {
+  const State& st = *state_;
+  ScratchLease scratch(st.pool);
+  double* tr = reinterpret_cast<double*>(scratch.data()) + st.n;
+  transform_signed(v, tr);
+  multiply_transformed(tr, out);
+}
+
+void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out) const {
+  const State& st = *state_;
+  const int64_t n = st.n, half = n / 2;
+  ScratchLease scratch(st.pool);
+  double* prod = reinterpret_cast<double*>(scratch.data());  // [N]: re, im
+  std::fill(out, out + n, uint64_t{0});
+  for (size_t l = 0; l < st.limbs.size(); ++l) {
+    const double* f = reinterpret_cast<const double*>(st.limbs[l].data());
+    fft_multiply(tr, tr + half, f, f + half, half, prod, prod + half);
+    st.fft->inverse(prod, prod + half);  // unfolded: c_j = re_j, c_(j+N/2) = im_j, i.e. prod
+    accumulate_rounded(prod, n, st.offsets[l], out);
+  }
+  const uint64_t mask = st.log_q == 64 ? ~uint64_t{0} : (uint64_t{1} << st.log_q) - 1;
+  for (int64_t j = 0; j < n; ++j) out[j] &= mask;
+}
+
+}  // namespace cipherlora

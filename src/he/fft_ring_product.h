@@ -1,0 +1,59 @@
+// Products f·v mod (x^N + 1, 2^log_q) of a fixed multiplicand f (the request's mask, log_q bits)
+// by many small operands v (secrets, combined secrets), through the floating-point transform of
+// negacyclic_fft.h: the client's ring products. f is split into limbs f = Σ_l f_l·2^o_l (balanced
+// digits); each limb's product f_l·v has integer coefficients, and the transform computes it to
+// within ‖f_l‖₂·‖v‖₂·kFftErrorBound, so rounding gives it exactly while that is below 1/4. The
+// results are summed mod 2^log_q in 64-bit integers.
+//
+// Exact or within a tolerance. An exact product (encryption: the body must be exactly
+// a·s + e + Δx) uses limbs narrow enough for every one to round exactly. A decryption only needs
+// the mask's product to within a fraction of Δ (the rest of Δ/2 is the noise's and the worker's
+// rounding's), so the lowest limb may be wide and only approximate, and the limbs above it exact:
+// two limbs instead of four for K = 4096.
+//
+//   FftRingMultiplier mask(a, /*log_q=*/47, /*operand_l2=*/std::sqrt(2048.0), /*tolerance=*/0);
+//   mask.multiply(s, out);   // s: [N] int32 with ‖s‖₂ <= operand_l2; out: [N] mod 2^47, exact
+//
+// The limb split depends only on log_q, N, the operand bound and the tolerance, never on the
+// values, so a product's time says nothing about them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+namespace cipherlora {
+
+class FftRingMultiplier {
+ public:
+  // fixed: [N] values mod 2^log_q, read as log_q-bit two's complement; N a power of two in
+  // 2^10..2^15, 2 <= log_q <= 64. operand_l2: a bound on ‖v‖₂ of every operand. tolerance: the
+  // largest error allowed in an output coefficient (as a centred value mod 2^log_q); 0 = exact.
+  // Error when the bounds leave no valid split.
+  FftRingMultiplier(std::span<const uint64_t> fixed, int log_q, double operand_l2,
+                    double tolerance = 0);
+  ~FftRingMultiplier();
+  FftRingMultiplier(FftRingMultiplier&&) noexcept;
+  FftRingMultiplier& operator=(FftRingMultiplier&&) noexcept;
+
+  int64_t degree() const;  // N
+  int limbs() const;
+  bool exact() const;  // tolerance == 0
+
+  // out[N] = v[N] · fixed mod (x^N + 1, 2^log_q). v within the operand bound (not checked: the
+  // caller's invariant, like the RingMultiplier's operand bits). Thread-safe.
+  void multiply(std::span<const int32_t> v, uint64_t* out) const;
+
+  // An operand's transformed form, N doubles, for an operand used with many multiplicands (a
+  // secret, with every request's mask): skips its forward transform.
+  static int64_t transformed_words(int64_t n) { return n; }
+  static void transform_operand(std::span<const int8_t> v, double* tr);
+  static void transform_operand(std::span<const int32_t> v, double* tr);
+  void multiply_transformed(const double* tr, uint64_t* out) const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace cipherlora

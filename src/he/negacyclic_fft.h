@@ -1,0 +1,72 @@
+// Floating-point transform for products in Z[x]/(x^N + 1): the fast path of the client's ring
+// products (fft_ring_product.h), which only need each product's integer coefficients, and get
+// them exactly by rounding as long as the inputs are small enough (the caller splits them into
+// limbs; error bound below).
+//
+// A real polynomial a of degree < N is folded into n = N/2 complex values u_j = a_j + i·a_{j+n}:
+// that is a mod (x^n − i), and since x^N + 1 = (x^n − i)(x^n + i) with the second factor the
+// conjugate of the first, it loses nothing for real a. forward() evaluates u at the n roots of
+// x^n − i by Cooley–Tukey splits x^2h − c = (x^h − √c)(x^h + √c), so there the product is
+// pointwise, and inverse() undoes it (with the 1/n), giving c_j + i·c_{j+n}. No twisting or
+// bit-reversal passes: the evaluations stay in the kernel's own order, which pointwise products
+// do not care about.
+//
+// Error: the computed product of integer polynomials a, b differs from the exact one in every
+// coefficient by at most ‖a‖₂·‖b‖₂·kFftErrorBound. The classic bound for a radix-2 FFT
+// convolution with correctly rounded twiddles is about ε·(3·log2 n + (3·log2 n + 1)·√5 + ...)
+// ≈ 130ε at n = 2^14 (ε = 2^-53); kFftErrorBound = 2^-44 = 512ε leaves a margin of 4 or more,
+// and the tests measure the worst observed ratio far below it.
+//
+//   const NegacyclicFft& fft = NegacyclicFft::shared(11);   // N = 2048
+//   fft.forward_real(a, re, im);     // a: [N] double; re, im: [n] = [N/2]
+//   ... pointwise complex products ...
+//   fft.inverse_real(re, im, c);     // c: [N] double, the product's coefficients (unrounded)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace cipherlora {
+
+inline constexpr double kFftErrorBound = 0x1p-44;
+
+enum class FftKernel { kPortable, kAvx512, kBest };
+
+// True when the CPU has AVX-512 F and DQ. Computed once.
+bool fft_avx512_available();
+
+class NegacyclicFft {
+ public:
+  // N = 2^log_n, log_n in 10..15. kAvx512 without the CPU is an Error; kBest picks.
+  explicit NegacyclicFft(int log_n, FftKernel kernel = FftKernel::kBest);
+  ~NegacyclicFft();
+  NegacyclicFft(NegacyclicFft&&) noexcept;
+  NegacyclicFft& operator=(NegacyclicFft&&) noexcept;
+
+  // The process-wide transform for (log_n, kBest), built once (its tables are public constants).
+  static const NegacyclicFft& shared(int log_n);
+
+  int64_t degree() const;  // N
+  int64_t size() const;    // n = N/2 complex values
+  FftKernel kernel() const;
+
+  // In place on split complex arrays re, im: [n], 64-byte aligned for the AVX-512 kernel.
+  void forward(double* re, double* im) const;
+  void inverse(double* re, double* im) const;  // includes the 1/n
+
+  // Folding helpers: a [N] real -> re, im [n] transformed; and back, c [N] = inverse coefficients.
+  void forward_real(const double* a, double* re, double* im) const;
+  void inverse_real(double* re, double* im, double* c) const;
+
+  struct Tables;
+
+ private:
+  std::unique_ptr<Tables> tables_;
+};
+
+// out[i] = a[i]·b[i] for n split complex values; out may alias a or b.
+void fft_multiply(const double* are, const double* aim, const double* bre, const double* bim,
+                  int64_t n, double* ore, double* oim);
+
+}  // namespace cipherlora

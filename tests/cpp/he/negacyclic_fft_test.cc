@@ -1,0 +1,131 @@
+#include "he/negacyclic_fft.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace cipherlora {
+namespace {
+
+std::vector<FftKernel> kernels() {
+  std::vector<FftKernel> k = {FftKernel::kPortable};
+  if (fft_avx512_available()) k.push_back(FftKernel::kAvx512);
+  return k;
+}
+
+// Exact a·b mod (x^N + 1) of integer polynomials (|values| small enough for int64).
+std::vector<int64_t> schoolbook(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  const size_t n = a.size();
+  std::vector<int64_t> c(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      const int64_t p = a[i] * b[j];
+      if (i + j < n)
+        c[i + j] += p;
+      else
+        c[i + j - n] -= p;
+    }
+  return c;
+}
+
+double norm2(const std::vector<int64_t>& v) {
+  double s = 0;
+  for (int64_t x : v) s += static_cast<double>(x) * static_cast<double>(x);
+  return std::sqrt(s);
+}
+
+// The product through forward, pointwise multiply, inverse; returns the unrounded coefficients.
+std::vector<double> fft_product(const NegacyclicFft& fft, const std::vector<int64_t>& a,
+                                const std::vector<int64_t>& b) {
+  const int64_t N = fft.degree(), n = fft.size();
+  std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end()), c(N);
+  std::vector<double> ar(n), ai(n), br(n), bi(n);
+  fft.forward_real(ad.data(), ar.data(), ai.data());
+  fft.forward_real(bd.data(), br.data(), bi.data());
+  fft_multiply(ar.data(), ai.data(), br.data(), bi.data(), n, ar.data(), ai.data());
+  fft.inverse_real(ar.data(), ai.data(), c.data());
+  return c;
+}
+
+// Products of random integer polynomials (one a sparse ±1 secret-like, one with up to 24-bit
+// coefficients, and structured extremes) round to the schoolbook result, and the worst error
+// relative to ‖a‖₂‖b‖₂ stays far below kFftErrorBound.
+TEST(NegacyclicFft, ProductsRoundToTheExactResultWellWithinTheBound) {
+  std::mt19937_64 rng(3);
+  for (int log_n : {10, 11, 12})
+    for (FftKernel kernel : kernels()) {
+      const NegacyclicFft fft(log_n, kernel);
+      const int64_t N = fft.degree();
+      ASSERT_EQ(fft.size(), N / 2);
+      double worst = 0;
+      for (int trial = 0; trial < 6; ++trial) {
+        const int bits = trial < 2 ? 24 : trial < 4 ? 16 : 8;
+        std::vector<int64_t> a(N), b(N);
+        const int64_t top = int64_t{1} << (bits - 1);
+        for (auto& x : a)
+          x = trial % 2 ? (rng() % 2 ? top - 1 : -top)  // extremes
+                        : static_cast<int64_t>(rng() % (2 * top)) - top;
+        for (auto& x : b) x = static_cast<int64_t>(rng() % 3) - 1;
+        if (trial == 5)
+          for (auto& x : b) x = 1;  // every coefficient adds up: the largest magnitudes
+        const std::vector<int64_t> want = schoolbook(a, b);
+        const std::vector<double> got = fft_product(fft, a, b);
+        double err = 0;
+        for (int64_t i = 0; i < N; ++i) {
+          ASSERT_EQ(std::llround(got[i]), want[i]) << "N=" << N << " trial " << trial << " i=" << i;
+          err = std::max(err, std::abs(got[i] - static_cast<double>(want[i])));
+        }
+        worst = std::max(worst, err / (norm2(a) * norm2(b)));
+      }
+      EXPECT_LT(worst, kFftErrorBound / 16) << "N=" << N;
+      std::printf("N=%lld %s: worst error / (|a|·|b|) = 2^%.1f (bound 2^-44)\n",
+                  static_cast<long long>(N), kernel == FftKernel::kPortable ? "portable" : "avx512",
+                  std::log2(worst));
+    }
+}
+
+TEST(NegacyclicFft, InverseUndoesForward) {
+  for (FftKernel kernel : kernels()) {
+    const NegacyclicFft fft(11, kernel);
+    std::mt19937_64 rng(9);
+    std::vector<double> a(2048), c(2048), re(1024), im(1024);
+    for (auto& x : a) x = static_cast<double>(static_cast<int64_t>(rng() % 2001) - 1000);
+    fft.forward_real(a.data(), re.data(), im.data());
+    fft.inverse_real(re.data(), im.data(), c.data());
+    for (int i = 0; i < 2048; ++i) EXPECT_NEAR(c[i], a[i], 1e-9) << i;
+  }
+}
+
+TEST(NegacyclicFft, KernelsEvaluateAtTheSamePoints) {
+  // The AVX-512 output is the portable one with each 64-value chunk transposed.
+  if (!fft_avx512_available()) GTEST_SKIP() << "no AVX-512";
+  const NegacyclicFft portable(11, FftKernel::kPortable), fast(11, FftKernel::kAvx512);
+  std::mt19937_64 rng(2);
+  std::vector<double> a(2048), pr(1024), pi(1024), fr(1024), fi(1024);
+  for (auto& x : a) x = static_cast<double>(static_cast<int64_t>(rng() % 201) - 100);
+  portable.forward_real(a.data(), pr.data(), pi.data());
+  fast.forward_real(a.data(), fr.data(), fi.data());
+  for (int c = 0; c < 16; ++c)
+    for (int r = 0; r < 8; ++r)
+      for (int l = 0; l < 8; ++l) {
+        EXPECT_NEAR(fr[64 * c + 8 * l + r], pr[64 * c + 8 * r + l], 1e-6);
+        EXPECT_NEAR(fi[64 * c + 8 * l + r], pi[64 * c + 8 * r + l], 1e-6);
+      }
+}
+
+TEST(NegacyclicFft, RejectsBadArguments) {
+  EXPECT_THROW(NegacyclicFft(9), Error);
+  EXPECT_THROW(NegacyclicFft(16), Error);
+  if (!fft_avx512_available()) {
+    EXPECT_THROW(NegacyclicFft(11, FftKernel::kAvx512), Error);
+  }
+}
+
+}  // namespace
+}  // namespace cipherlora

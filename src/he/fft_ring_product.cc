@@ -22,33 +22,22 @@ int log2_degree(int64_t n) {
   return log_n;
 }
 
-// acc[j] += round(c[j]) · 2^offset mod 2^64, c [n] within 2^62 of zero. Rounding half away from
-// zero by truncation after ±0.5: exact for the values that matter (within 1/4 of an integer and
-// below 2^51, or so large that every double is an integer).
-CIPHERLORA_VECTOR_CLONES void accumulate_rounded(const double* c, int64_t n, int offset,
+// acc[j] (= or +=) round(c[j]) · 2^offset mod 2^64, c [n] within 2^62 of zero. Rounding half
+// away from zero by truncation after ±0.5: exact for the values that matter (within 1/4 of an
+// integer and below 2^51, or so large that every double is an integer).
+CIPHERLORA_VECTOR_CLONES void accumulate_rounded(const double* c, int64_t n, int offset, bool first,
                                                  uint64_t* acc) {
   for (int64_t j = 0; j < n; ++j) {
     const double x = c[j];
-    const int64_t r = static_cast<int64_t>(x + (x < 0 ? -0.5 : 0.5));
-    acc[j] += static_cast<uint64_t>(r) << offset;
+    const uint64_t r = static_cast<uint64_t>(static_cast<int64_t>(x + (x < 0 ? -0.5 : 0.5)));
+    acc[j] = (first ? 0 : acc[j]) + (r << offset);
   }
 }
 
-CIPHERLORA_VECTOR_CLONES void to_double(const int8_t* v, int64_t n, double* out) {
-  for (int64_t j = 0; j < n; ++j) out[j] = v[j];
-}
-CIPHERLORA_VECTOR_CLONES void to_double(const int32_t* v, int64_t n, double* out) {
-  for (int64_t j = 0; j < n; ++j) out[j] = v[j];
-}
-
-// v [N] signed -> tr [N] transformed. The fold u_j = v_j + i·v_(j+N/2) is the identity on
-// memory: re = v[0, N/2), im = v[N/2, N).
+// v [N] signed -> tr [N] transformed.
 template <class T>
 void transform_signed(std::span<const T> v, double* tr) {
-  const int64_t N = static_cast<int64_t>(v.size());
-  const NegacyclicFft& fft = NegacyclicFft::shared(log2_degree(N));
-  to_double(v.data(), N, tr);
-  fft.forward(tr, tr + N / 2);
+  NegacyclicFft::shared(log2_degree(static_cast<int64_t>(v.size()))).forward_from(v, tr);
 }
 
 }  // namespace
@@ -164,15 +153,12 @@ void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out) cons
 
 void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out) const {
   const State& st = *state_;
-  const int64_t n = st.n, half = n / 2;
+  const int64_t n = st.n;
   ScratchLease scratch(st.pool);
-  double* prod = reinterpret_cast<double*>(scratch.data());  // [N]: re, im
-  std::fill(out, out + n, uint64_t{0});
+  double* prod = reinterpret_cast<double*>(scratch.data());  // [N]: the product's coefficients
   for (size_t l = 0; l < st.limbs.size(); ++l) {
-    const double* f = reinterpret_cast<const double*>(st.limbs[l].data());
-    fft_multiply(tr, tr + half, f, f + half, half, prod, prod + half);
-    st.fft->inverse(prod, prod + half);  // unfolded: c_j = re_j, c_(j+N/2) = im_j, i.e. prod
-    accumulate_rounded(prod, n, st.offsets[l], out);
+    st.fft->inverse_of_product(tr, reinterpret_cast<const double*>(st.limbs[l].data()), prod);
+    accumulate_rounded(prod, n, st.offsets[l], l == 0, out);
   }
   const uint64_t mask = st.log_q == 64 ? ~uint64_t{0} : (uint64_t{1} << st.log_q) - 1;
   for (int64_t j = 0; j < n; ++j) out[j] &= mask;

@@ -1,5 +1,6 @@
 #include "he/negacyclic_fft.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -141,11 +142,37 @@ void NegacyclicFft::forward(double* re, double* im) const {
     portable_forward(*tables_, re, im);
 }
 
+void NegacyclicFft::forward_from(std::span<const int32_t> v, double* out) const {
+  const int64_t n = tables_->n;
+  require(static_cast<int64_t>(v.size()) == 2 * n, "FFT: operand of the wrong degree");
+  if (tables_->kernel == FftKernel::kAvx512)
+    return fft_avx512_forward_int32(*tables_, v.data(), out, out + n);
+  std::copy(v.begin(), v.end(), out);
+  portable_forward(*tables_, out, out + n);
+}
+
+void NegacyclicFft::forward_from(std::span<const int8_t> v, double* out) const {
+  const int64_t n = tables_->n;
+  require(static_cast<int64_t>(v.size()) == 2 * n, "FFT: operand of the wrong degree");
+  if (tables_->kernel == FftKernel::kAvx512)
+    return fft_avx512_forward_int8(*tables_, v.data(), out, out + n);
+  std::copy(v.begin(), v.end(), out);
+  portable_forward(*tables_, out, out + n);
+}
+
 void NegacyclicFft::inverse(double* re, double* im) const {
   if (tables_->kernel == FftKernel::kAvx512)
     fft_avx512_inverse(*tables_, re, im);
   else
     portable_inverse(*tables_, re, im);
+}
+
+void NegacyclicFft::inverse_of_product(const double* a, const double* b, double* out) const {
+  const int64_t n = tables_->n;
+  if (tables_->kernel == FftKernel::kAvx512)
+    return fft_avx512_inverse_of_product(*tables_, a, b, out);
+  fft_multiply(a, a + n, b, b + n, n, out, out + n);
+  portable_inverse(*tables_, out, out + n);
 }
 
 void NegacyclicFft::forward_real(const double* a, double* re, double* im) const {

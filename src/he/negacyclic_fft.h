@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace cipherlora {
@@ -53,7 +54,13 @@ class NegacyclicFft {
 
   // In place on split complex arrays re, im: [n], 64-byte aligned for the AVX-512 kernel.
   void forward(double* re, double* im) const;
+  // out [N] = (re [n], im [n]) = the transform of signed integers v [N] (folded: no copy).
+  void forward_from(std::span<const int32_t> v, double* out) const;
+  void forward_from(std::span<const int8_t> v, double* out) const;
   void inverse(double* re, double* im) const;  // includes the 1/n
+  // out = inverse(a · b) for transformed a, b: [N] = (re [n], im [n]) each; out [N] likewise,
+  // which unfolded is the product's N coefficients. The AVX-512 kernel multiplies as it loads.
+  void inverse_of_product(const double* a, const double* b, double* out) const;
 
   // Folding helpers: a [N] real -> re, im [n] transformed; and back, c [N] = inverse coefficients.
   void forward_real(const double* a, double* re, double* im) const;

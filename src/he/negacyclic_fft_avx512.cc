@@ -175,11 +175,148 @@ CIPHERLORA_AVX512_INLINE void lanes_inverse(C* u, const Tables& t, int64_t c) {
   for (int l = 0; l < 4; ++l) inv_bfly(u[l], u[l + 4], w4r, w4i);
 }
 
+// The loads of the inverse's chunk pass: plain, or the pointwise product of two transforms.
+// (Structs, not lambdas: a lambda does not inherit the target attribute its inlining needs.)
+struct PlainLoad {
+  const double *re, *im;
+  CIPHERLORA_AVX512_INLINE C operator()(int64_t at) const { return load(re, im, at); }
+};
+struct ProductLoad {
+  const double *are, *aim, *bre, *bim;
+  CIPHERLORA_AVX512_INLINE C operator()(int64_t at) const {
+    const C a = load(are, aim, at), b = load(bre, bim, at);
+    return {_mm512_fmsub_pd(a.r, b.r, _mm512_mul_pd(a.i, b.i)),
+            _mm512_fmadd_pd(a.r, b.i, _mm512_mul_pd(a.i, b.r))};
+  }
+};
+
+// The inverse's chunk pass from `load` (a chunk's 8 vectors, still transposed) into re, im.
+template <class Load>
+CIPHERLORA_AVX512_INLINE void inverse_chunks(const Tables& t, Load load_chunk, double* re,
+                                             double* im) {
+  for (int64_t c = 0; c < t.n / 64; ++c) {
+    C u[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) u[r] = load_chunk(64 * c + 8 * r);
+    lanes_inverse(u, t, c);
+    transpose(u);
+    chunk_inverse(u, t, c);
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; ++r) store(re, im, 64 * c + 8 * r, u[r]);
+  }
+}
+
+// The stages at distance h >= 64, undone in place.
+CIPHERLORA_AVX512_INLINE void inverse_top(const Tables& t, double* re, double* im) {
+  const int64_t n = t.n;
+  // The stages at distance h >= 64 in the forward's passes, reversed: a lone stage at h = 64
+  // first if their count is odd, then pairs. The last stage (m = 1) also scales by 1/n, a power
+  // of two: exact.
+  const double scale = 1.0 / static_cast<double>(n);
+  int stages = 0;
+  for (int64_t h = n / 2; h >= 64; h /= 2) ++stages;
+  int64_t m = n / 128, h = 64;
+  if (stages % 2 == 1) {
+    const double s = m == 1 ? scale : 1.0;
+    const D sv = bcast(s);
+    for (int64_t i = 0; i < m; ++i) {
+      const D wr = bcast(t.re[m + i] * s), wi = bcast(t.im[m + i] * s);
+      for (int64_t j = 2 * i * h; j < 2 * i * h + h; j += 8) {
+        C x = load(re, im, j), y = load(re, im, j + h);
+        inv_bfly(x, y, wr, wi);
+        if (m == 1) x = {_mm512_mul_pd(x.r, sv), _mm512_mul_pd(x.i, sv)};
+        store(re, im, j, x);
+        store(re, im, j + h, y);
+      }
+    }
+    m /= 2;
+    h *= 2;
+  }
+  // Pairs: the second stage of the forward pass (m2 = 2m groups at h) undone first, then the
+  // first (m groups at 2h).
+  for (; m >= 1 && h < n; m /= 4, h *= 4) {
+    const int64_t m1 = m / 2, h1 = 2 * h;  // the pair's first forward stage
+    const double s = m1 == 1 ? scale : 1.0;
+    const D sv = bcast(s);
+    for (int64_t i = 0; i < m1; ++i) {
+      const D w1r = bcast(t.re[m1 + i] * s), w1i = bcast(t.im[m1 + i] * s);
+      const D w2r = bcast(t.re[2 * m1 + 2 * i]), w2i = bcast(t.im[2 * m1 + 2 * i]);
+      const D w3r = bcast(t.re[2 * m1 + 2 * i + 1]), w3i = bcast(t.im[2 * m1 + 2 * i + 1]);
+      for (int64_t j = 2 * i * h1; j < 2 * i * h1 + h; j += 8) {
+        C a = load(re, im, j), b = load(re, im, j + h), c = load(re, im, j + h1),
+          d = load(re, im, j + h1 + h);
+        inv_bfly(a, b, w2r, w2i);
+        inv_bfly(c, d, w3r, w3i);
+        inv_bfly(a, c, w1r, w1i);
+        inv_bfly(b, d, w1r, w1i);
+        if (m1 == 1) {
+          a = {_mm512_mul_pd(a.r, sv), _mm512_mul_pd(a.i, sv)};
+          b = {_mm512_mul_pd(b.r, sv), _mm512_mul_pd(b.i, sv)};
+        }
+        store(re, im, j, a);
+        store(re, im, j + h, b);
+        store(re, im, j + h1, c);
+        store(re, im, j + h1 + h, d);
+      }
+    }
+  }
+}
+
 }  // namespace
 
-CIPHERLORA_AVX512 void fft_avx512_forward(const Tables& t, double* re, double* im) {
+namespace {
+
+// Loads for the forward's first pass: the transform's own arrays, or signed integers converted
+// as they are read (the fold puts v[0, n) in the real parts and v[n, 2n) in the imaginary ones).
+struct Int32Load {
+  const int32_t* v;
+  int64_t n;
+  CIPHERLORA_AVX512_INLINE C operator()(int64_t at) const {
+    return {_mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + at))),
+            _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + n + at)))};
+  }
+};
+CIPHERLORA_AVX512_INLINE D widen8(const int8_t* p) {
+  return _mm512_cvtepi32_pd(
+      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+struct Int8Load {
+  const int8_t* v;
+  int64_t n;
+  CIPHERLORA_AVX512_INLINE C operator()(int64_t at) const {
+    return {widen8(v + at), widen8(v + n + at)};
+  }
+};
+
+template <class Load>
+CIPHERLORA_AVX512_INLINE void forward(const Tables& t, Load first, double* re, double* im) {
   const int64_t n = t.n;
-  for (int64_t m = 1, h = n / 2; h >= 64; m *= 2, h /= 2)
+  // Stages at distance h >= 64, two per pass where two remain: groups i of the first (m groups)
+  // and 2i, 2i + 1 of the second, on quadruples j, j + h/2, j + h, j + 3h/2.
+  int64_t m = 1, h = n / 2;
+  for (; h >= 128; m *= 4, h /= 4)
+    for (int64_t i = 0; i < m; ++i) {
+      const D w1r = bcast(t.re[m + i]), w1i = bcast(t.im[m + i]);
+      const D w2r = bcast(t.re[2 * m + 2 * i]), w2i = bcast(t.im[2 * m + 2 * i]);
+      const D w3r = bcast(t.re[2 * m + 2 * i + 1]), w3i = bcast(t.im[2 * m + 2 * i + 1]);
+      const int64_t q = h / 2;
+      for (int64_t j = 2 * i * h; j < 2 * i * h + q; j += 8) {
+        const bool from_first = m == 1;  // the first pass reads the input through `first`
+        C a = from_first ? first(j) : load(re, im, j);
+        C b = from_first ? first(j + q) : load(re, im, j + q);
+        C c = from_first ? first(j + h) : load(re, im, j + h);
+        C d = from_first ? first(j + h + q) : load(re, im, j + h + q);
+        fwd_bfly(a, c, w1r, w1i);
+        fwd_bfly(b, d, w1r, w1i);
+        fwd_bfly(a, b, w2r, w2i);
+        fwd_bfly(c, d, w3r, w3i);
+        store(re, im, j, a);
+        store(re, im, j + q, b);
+        store(re, im, j + h, c);
+        store(re, im, j + h + q, d);
+      }
+    }
+  if (h == 64)  // an odd number of such stages: the last alone
     for (int64_t i = 0; i < m; ++i) {
       const D wr = bcast(t.re[m + i]), wi = bcast(t.im[m + i]);
       for (int64_t j = 2 * i * h; j < 2 * i * h + h; j += 8) {
@@ -201,32 +338,32 @@ CIPHERLORA_AVX512 void fft_avx512_forward(const Tables& t, double* re, double* i
   }
 }
 
+}  // namespace
+
+CIPHERLORA_AVX512 void fft_avx512_forward(const Tables& t, double* re, double* im) {
+  forward(t, PlainLoad{re, im}, re, im);
+}
+
+CIPHERLORA_AVX512 void fft_avx512_forward_int32(const Tables& t, const int32_t* v, double* re,
+                                                double* im) {
+  forward(t, Int32Load{v, t.n}, re, im);
+}
+
+CIPHERLORA_AVX512 void fft_avx512_forward_int8(const Tables& t, const int8_t* v, double* re,
+                                               double* im) {
+  forward(t, Int8Load{v, t.n}, re, im);
+}
+
 CIPHERLORA_AVX512 void fft_avx512_inverse(const Tables& t, double* re, double* im) {
+  inverse_chunks(t, PlainLoad{re, im}, re, im);
+  inverse_top(t, re, im);
+}
+
+CIPHERLORA_AVX512 void fft_avx512_inverse_of_product(const Tables& t, const double* a,
+                                                     const double* b, double* out) {
   const int64_t n = t.n;
-  for (int64_t c = 0; c < n / 64; ++c) {
-    C u[8];
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; ++r) u[r] = load(re, im, 64 * c + 8 * r);
-    lanes_inverse(u, t, c);
-    transpose(u);
-    chunk_inverse(u, t, c);
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; ++r) store(re, im, 64 * c + 8 * r, u[r]);
-  }
-  // The last stage (m = 1) also scales by 1/n, a power of two: exact.
-  const double scale = 1.0 / static_cast<double>(n);
-  for (int64_t m = n / 128, h = 64; m >= 1; m /= 2, h *= 2)
-    for (int64_t i = 0; i < m; ++i) {
-      const double s = m == 1 ? scale : 1.0;
-      const D wr = bcast(t.re[m + i] * s), wi = bcast(t.im[m + i] * s), sv = bcast(s);
-      for (int64_t j = 2 * i * h; j < 2 * i * h + h; j += 8) {
-        C x = load(re, im, j), y = load(re, im, j + h);
-        inv_bfly(x, y, wr, wi);
-        if (m == 1) x = {_mm512_mul_pd(x.r, sv), _mm512_mul_pd(x.i, sv)};
-        store(re, im, j, x);
-        store(re, im, j + h, y);
-      }
-    }
+  inverse_chunks(t, ProductLoad{a, a + n, b, b + n}, out, out + n);
+  inverse_top(t, out, out + n);
 }
 
 CIPHERLORA_AVX512 void fft_avx512_multiply(const double* are, const double* aim, const double* bre,

@@ -24,7 +24,15 @@ struct NegacyclicFft::Tables {
 };
 
 void fft_avx512_forward(const NegacyclicFft::Tables& t, double* re, double* im);
+// The forward of signed integers v [2n], converted as they are read.
+void fft_avx512_forward_int32(const NegacyclicFft::Tables& t, const int32_t* v, double* re,
+                              double* im);
+void fft_avx512_forward_int8(const NegacyclicFft::Tables& t, const int8_t* v, double* re,
+                             double* im);
 void fft_avx512_inverse(const NegacyclicFft::Tables& t, double* re, double* im);
+// out = inverse(a · b), a, b, out: [2n] (re then im).
+void fft_avx512_inverse_of_product(const NegacyclicFft::Tables& t, const double* a, const double* b,
+                                   double* out);
 void fft_avx512_multiply(const double* are, const double* aim, const double* bre, const double* bim,
                          int64_t n, double* ore, double* oim);
 

@@ -18,7 +18,6 @@
 #include "he/column_client.h"
 #include "he/column_plan.h"
 #include "he/column_worker.h"
-#include "he/ring_product.h"
 #include "he/wire_format.h"
 #include "tensor/gemm.h"
 #include "tensor/int8_gemm.h"

@@ -1,6 +1,5 @@
 #include "he/column_client.h"
 
-#include <emmintrin.h>
 #include <omp.h>
 #include <sodium.h>
 
@@ -15,6 +14,7 @@
 
 #include "common/error.h"
 #include "he/bit_packing.h"
+#include "he/column_transpose.h"
 #include "he/combined_secret.h"
 #include "he/fft_ring_product.h"
 #include "he/gaussian_sampler.h"
@@ -34,40 +34,6 @@ uint64_t low_mask(int bits) {
 // Columns of a tile live `kPad` words past a power of two apart: rows of N = 2^log_n words would
 // all map to the same L1 sets, and walking a token across the tile's columns would thrash them.
 constexpr int64_t kPad = 16;
-
-// xt[i·ldt + n] = x[n·ld + k0 + i] for n < T, i < kn: a tile of x [T, ld] transposed, 8 tokens at
-// a time so that the rows being read stay in L1.
-void gather_columns(const int32_t* x, int64_t T, int64_t ld, int64_t k0, int64_t kn, int32_t* xt,
-                    int64_t ldt) {
-  for (int64_t n0 = 0; n0 < T; n0 += 8) {
-    const int64_t n1 = std::min(n0 + 8, T);
-    // The rows are K words apart, out of reach of the hardware prefetcher: fetch two blocks ahead.
-    for (int64_t n = n0 + 16; n < std::min(n0 + 24, T); ++n)
-      for (int64_t i = 0; i < kn; i += 16) __builtin_prefetch(x + n * ld + k0 + i);
-    for (int64_t i = 0; i < kn; ++i)
-      for (int64_t n = n0; n < n1; ++n) xt[i * ldt + n] = x[n * ld + k0 + i];
-  }
-}
-
-// y[t·ld + j0 + i] = v[i·ldv + t] for t < T, i < jn: the transpose back. y is far larger than the
-// caches and written once, so where its rows allow 16-byte alignment the stores bypass the caches
-// (streaming stores: no read of the old line, no eviction of the working set).
-void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int64_t* y, int64_t ld,
-                     int64_t j0) {
-  const bool stream =
-      reinterpret_cast<uintptr_t>(y) % 16 == 0 && ld % 2 == 0 && j0 % 2 == 0 && jn % 2 == 0;
-  for (int64_t t = 0; t < T; ++t) {
-    int64_t* row = y + t * ld + j0;
-    if (stream) {
-      for (int64_t i = 0; i < jn; i += 2)
-        _mm_stream_si128(reinterpret_cast<__m128i*>(row + i),
-                         _mm_set_epi64x(v[(i + 1) * ldv + t], v[i * ldv + t]));
-    } else {
-      for (int64_t i = 0; i < jn; ++i) row[i] = v[i * ldv + t];
-    }
-  }
-  if (stream) _mm_sfence();  // streaming stores are weakly ordered: publish them
-}
 
 // Column k of the body from its mask product: b[n] = (b[n] + e[n] + (x[n] << shift)) mod 2^log_q,
 // with x[n] = 0 for n >= T (padding tokens). b, e: [N]; x: [T].

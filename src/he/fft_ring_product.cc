@@ -47,9 +47,9 @@ struct FftRingMultiplier::State {
   int log_q = 0;
   bool exact = true;
   const NegacyclicFft* fft = nullptr;
-  std::vector<int> offsets;         // limb l is scaled by 2^offsets[l]
-  std::vector<AlignedWords> limbs;  // [limbs][N] transformed limbs (doubles), re then im
-  mutable ScratchPool pool;         // per product: the product, and a transformed operand
+  std::vector<int> offsets;                  // limb l is scaled by 2^offsets[l]
+  std::vector<AlignedBuffer<double>> limbs;  // [limbs][N] transformed limbs, re then im
+  mutable ScratchPool pool;                  // per product: the product, and a transformed operand
 
   explicit State(int64_t words) : pool(words) {}
 };
@@ -114,8 +114,7 @@ FftRingMultiplier::FftRingMultiplier(std::span<const uint64_t> fixed, int log_q,
   for (int l = 0; l < limb_count; ++l) {
     st.offsets.push_back(offset);
     offset += l == 0 ? bottom_bits : exact_bits;
-    AlignedWords& words = st.limbs.emplace_back(n);
-    double* tr = reinterpret_cast<double*>(words.data());
+    double* tr = st.limbs.emplace_back(n).data();
     std::copy(digits[l].begin(), digits[l].end(), tr);
     st.fft->forward(tr, tr + n / 2);
   }
@@ -146,7 +145,7 @@ void FftRingMultiplier::transform_operand(std::span<const int32_t> v, double* tr
 void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out) const {
   const State& st = *state_;
   ScratchLease scratch(st.pool);
-  double* tr = reinterpret_cast<double*>(scratch.data()) + st.n;
+  double* tr = scratch.data() + st.n;
   transform_signed(v, tr);
   multiply_transformed(tr, out);
 }
@@ -155,9 +154,9 @@ void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out) co
   const State& st = *state_;
   const int64_t n = st.n;
   ScratchLease scratch(st.pool);
-  double* prod = reinterpret_cast<double*>(scratch.data());  // [N]: the product's coefficients
+  double* prod = scratch.data();  // [N]: the product's coefficients
   for (size_t l = 0; l < st.limbs.size(); ++l) {
-    st.fft->inverse_of_product(tr, reinterpret_cast<const double*>(st.limbs[l].data()), prod);
+    st.fft->inverse_of_product(tr, st.limbs[l].data(), prod);
     accumulate_rounded(prod, n, st.offsets[l], l == 0, out);
   }
   const uint64_t mask = st.log_q == 64 ? ~uint64_t{0} : (uint64_t{1} << st.log_q) - 1;

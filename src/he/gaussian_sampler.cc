@@ -4,7 +4,7 @@
 #include <cmath>
 #include <exception>
 
-// As in ntt_ifma.cc: g++ 12 flags the intrinsics header's own _mm512_undefined_epi32().
+// g++ 12 flags the intrinsics header's own _mm512_undefined_epi32().
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>

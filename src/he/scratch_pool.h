@@ -1,10 +1,10 @@
 // Internal to src/he/, not a public header: scratch buffers for the ring products, kept between
-// calls so that the hot path does not allocate, and wiped when the pool goes (AlignedWords wipes
+// calls so that the hot path does not allocate, and wiped when the pool goes (AlignedBuffer wipes
 // on release): they hold products of masks and secrets.
 //
-//   ScratchPool pool(3 * n);          // words per lease
+//   ScratchPool pool(2 * n);          // doubles per lease
 //   ScratchLease scratch(pool);       // any thread; returned when the lease goes
-//   uint64_t* w = scratch.data();
+//   double* w = scratch.data();
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "he/ntt_kernels.h"
+#include "he/aligned_buffer.h"
 
 namespace cipherlora {
 
@@ -22,15 +22,15 @@ class ScratchPool {
  public:
   explicit ScratchPool(int64_t words) : words_(words) {}
 
-  AlignedWords acquire() {
+  AlignedBuffer<double> acquire() {
     const std::lock_guard<std::mutex> lock(mutex_);
-    if (free_.empty()) return AlignedWords(words_);
-    AlignedWords words = std::move(free_.back());
+    if (free_.empty()) return AlignedBuffer<double>(words_);
+    AlignedBuffer<double> words = std::move(free_.back());
     free_.pop_back();
     return words;
   }
 
-  void release(AlignedWords words) noexcept {
+  void release(AlignedBuffer<double> words) noexcept {
     try {
       const std::lock_guard<std::mutex> lock(mutex_);
       free_.push_back(std::move(words));
@@ -41,7 +41,7 @@ class ScratchPool {
  private:
   int64_t words_;
   std::mutex mutex_;
-  std::vector<AlignedWords> free_;
+  std::vector<AlignedBuffer<double>> free_;
 };
 
 class ScratchLease {
@@ -50,11 +50,11 @@ class ScratchLease {
   ~ScratchLease() { pool_.release(std::move(words_)); }
   ScratchLease(const ScratchLease&) = delete;
   ScratchLease& operator=(const ScratchLease&) = delete;
-  uint64_t* data() { return words_.data(); }
+  double* data() { return words_.data(); }
 
  private:
   ScratchPool& pool_;
-  AlignedWords words_;
+  AlignedBuffer<double> words_;
 };
 
 }  // namespace cipherlora

@@ -70,6 +70,25 @@ TEST(FftRingMultiplier, ExactProductsOfMasksAndTernarySecrets) {
       }
 }
 
+// The largest degrees of the security table, with a sparse secret to keep the reference cheap (the
+// transforms are the same; the bound assumed is still the dense worst case √N).
+TEST(FftRingMultiplier, LargeDegreesWithASparseSecret) {
+  for (int64_t n : {8192, 16384, 32768}) {
+    std::vector<int32_t> s(n, 0);
+    std::mt19937 rng(static_cast<uint32_t>(n));
+    for (int k = 0; k < 40; ++k) s[rng() % n] = rng() % 2 ? 1 : -1;
+    s[0] = 1;
+    s[n - 1] = -1;
+    for (int log_q : {30, 47, 64}) {
+      const std::vector<uint64_t> a = make_mask(n, log_q, "random", log_q);
+      const FftRingMultiplier mul(a, log_q, std::sqrt(static_cast<double>(n)));
+      std::vector<uint64_t> got(n);
+      mul.multiply(s, got.data());
+      EXPECT_EQ(got, schoolbook(a, s, log_q)) << "N=" << n << " log_q=" << log_q;
+    }
+  }
+}
+
 // Wider operands (combined secrets): exact products, and products within a tolerance whose
 // error, read as a centred value mod 2^log_q, never exceeds it.
 TEST(FftRingMultiplier, WideOperandsExactAndWithinTolerance) {

@@ -67,6 +67,20 @@ CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as
     }
 }
 
+// v.resize(size) for vectors of secret values: when the storage moves, the old copy is wiped
+// before it is freed instead of being left behind in the heap.
+template <class T>
+void grow_wiped(std::vector<T>& v, size_t size) {
+  if (size > v.capacity()) {
+    std::vector<T> bigger;
+    bigger.reserve(std::max(size, 2 * v.capacity()));
+    bigger.assign(v.begin(), v.end());
+    sodium_memzero(v.data(), v.size() * sizeof(T));
+    v.swap(bigger);
+  }
+  v.resize(size);
+}
+
 }  // namespace
 
 struct ColumnClient::Keys {
@@ -97,8 +111,8 @@ struct ColumnClient::Keys {
   const int8_t* secrets_for(int64_t K) {
     const int64_t have = static_cast<int64_t>(secrets.size()) / n;
     if (have >= K) return secrets.data();
-    secrets.resize(K * n);
-    transformed.resize(K * FftRingMultiplier::transformed_words(n));
+    grow_wiped(secrets, K * n);
+    grow_wiped(transformed, K * FftRingMultiplier::transformed_words(n));
     for (int64_t k = have; k < K; ++k) {
       Seed seed = derive_seed(secret_master, kSecretContext, static_cast<uint64_t>(k));
       const TernarySecret s = TernarySecret::from_seed(seed, log_n);

@@ -1,7 +1,7 @@
 // The worker side of the encrypted product: it holds the frozen base's int8 weights and answers
 // requests it cannot read. Per request it computes one plain integer product B = [b_1..b_K]·W
 // mod 2^log_q (mod2k_gemm.h) of the ciphertext bodies, rounds it to the bits the client asked
-// for, and serializes it. No secret, no mask, no NTT, no keys.
+// for, and serializes it. No secret, no mask, no ring arithmetic, no keys.
 //
 // Everything it receives is checked before use: the message format (wire_format.h), that the
 // linear exists, that the request's K matches it, and that the parameters pass the security

@@ -175,24 +175,6 @@ void NegacyclicFft::inverse_of_product(const double* a, const double* b, double*
   portable_inverse(*tables_, out, out + n);
 }
 
-void NegacyclicFft::forward_real(const double* a, double* re, double* im) const {
-  const int64_t n = tables_->n;
-  for (int64_t j = 0; j < n; ++j) {
-    re[j] = a[j];
-    im[j] = a[j + n];
-  }
-  forward(re, im);
-}
-
-void NegacyclicFft::inverse_real(double* re, double* im, double* c) const {
-  inverse(re, im);
-  const int64_t n = tables_->n;
-  for (int64_t j = 0; j < n; ++j) {
-    c[j] = re[j];
-    c[j + n] = im[j];
-  }
-}
-
 void fft_multiply(const double* are, const double* aim, const double* bre, const double* bim,
                   int64_t n, double* ore, double* oim) {
   if (fft_avx512_available() && n % 8 == 0)

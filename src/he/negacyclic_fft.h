@@ -1,4 +1,4 @@
-// Floating-point transform for products in Z[x]/(x^N + 1): the fast path of the client's ring
+// Floating-point transform for products in Z[x]/(x^N + 1): the engine of the client's ring
 // products (fft_ring_product.h), which only need each product's integer coefficients, and get
 // them exactly by rounding as long as the inputs are small enough (the caller splits them into
 // limbs; error bound below).
@@ -17,10 +17,13 @@
 // ≈ 130ε at n = 2^14 (ε = 2^-53); kFftErrorBound = 2^-44 = 512ε leaves a margin of 4 or more,
 // and the tests measure the worst observed ratio far below it.
 //
+// The fold is the identity on memory: a real polynomial a [N] is the split complex vector
+// re = a[0, n), im = a[n, N), and so is the inverse's output, the product's coefficients.
+//
 //   const NegacyclicFft& fft = NegacyclicFft::shared(11);   // N = 2048
-//   fft.forward_real(a, re, im);     // a: [N] double; re, im: [n] = [N/2]
-//   ... pointwise complex products ...
-//   fft.inverse_real(re, im, c);     // c: [N] double, the product's coefficients (unrounded)
+//   fft.forward_from(a, at);                  // a: [N] int32 or int8; at: [N] double
+//   fft.forward_from(b, bt);
+//   fft.inverse_of_product(at, bt, c);        // c: [N] double, a·b's coefficients (unrounded)
 #pragma once
 
 #include <cstdint>
@@ -52,7 +55,7 @@ class NegacyclicFft {
   int64_t size() const;    // n = N/2 complex values
   FftKernel kernel() const;
 
-  // In place on split complex arrays re, im: [n], 64-byte aligned for the AVX-512 kernel.
+  // In place on split complex arrays re, im: [n] each (any alignment).
   void forward(double* re, double* im) const;
   // out [N] = (re [n], im [n]) = the transform of signed integers v [N] (folded: no copy).
   void forward_from(std::span<const int32_t> v, double* out) const;
@@ -61,10 +64,6 @@ class NegacyclicFft {
   // out = inverse(a · b) for transformed a, b: [N] = (re [n], im [n]) each; out [N] likewise,
   // which unfolded is the product's N coefficients. The AVX-512 kernel multiplies as it loads.
   void inverse_of_product(const double* a, const double* b, double* out) const;
-
-  // Folding helpers: a [N] real -> re, im [n] transformed; and back, c [N] = inverse coefficients.
-  void forward_real(const double* a, double* re, double* im) const;
-  void inverse_real(double* re, double* im, double* c) const;
 
   struct Tables;
 

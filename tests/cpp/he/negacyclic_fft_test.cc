@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,15 +42,28 @@ double norm2(const std::vector<int64_t>& v) {
 }
 
 // The product through forward, pointwise multiply, inverse; returns the unrounded coefficients.
+// The fold u_j = a_j + i·a_(j+n) is the identity on memory: re = a[0, n), im = a[n, 2n).
 std::vector<double> fft_product(const NegacyclicFft& fft, const std::vector<int64_t>& a,
                                 const std::vector<int64_t>& b) {
-  const int64_t N = fft.degree(), n = fft.size();
-  std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end()), c(N);
-  std::vector<double> ar(n), ai(n), br(n), bi(n);
-  fft.forward_real(ad.data(), ar.data(), ai.data());
-  fft.forward_real(bd.data(), br.data(), bi.data());
-  fft_multiply(ar.data(), ai.data(), br.data(), bi.data(), n, ar.data(), ai.data());
-  fft.inverse_real(ar.data(), ai.data(), c.data());
+  const int64_t n = fft.size();
+  std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end());
+  fft.forward(ad.data(), ad.data() + n);
+  fft.forward(bd.data(), bd.data() + n);
+  fft_multiply(ad.data(), ad.data() + n, bd.data(), bd.data() + n, n, ad.data(), ad.data() + n);
+  fft.inverse(ad.data(), ad.data() + n);
+  return ad;
+}
+
+// The same through forward_from (integers converted as read) and inverse_of_product.
+std::vector<double> fused_product(const NegacyclicFft& fft, const std::vector<int64_t>& a,
+                                  const std::vector<int64_t>& b) {
+  const int64_t N = fft.degree();
+  const std::vector<int32_t> a32(a.begin(), a.end());
+  const std::vector<int8_t> b8(b.begin(), b.end());
+  std::vector<double> at(N), bt(N), c(N);
+  fft.forward_from(std::span<const int32_t>(a32), at.data());
+  fft.forward_from(std::span<const int8_t>(b8), bt.data());
+  fft.inverse_of_product(at.data(), bt.data(), c.data());
   return c;
 }
 
@@ -75,11 +89,13 @@ TEST(NegacyclicFft, ProductsRoundToTheExactResultWellWithinTheBound) {
         if (trial == 5)
           for (auto& x : b) x = 1;  // every coefficient adds up: the largest magnitudes
         const std::vector<int64_t> want = schoolbook(a, b);
-        const std::vector<double> got = fft_product(fft, a, b);
+        const std::vector<double> got = fft_product(fft, a, b), fused = fused_product(fft, a, b);
         double err = 0;
         for (int64_t i = 0; i < N; ++i) {
           ASSERT_EQ(std::llround(got[i]), want[i]) << "N=" << N << " trial " << trial << " i=" << i;
+          ASSERT_EQ(std::llround(fused[i]), want[i]) << "N=" << N << " fused, i=" << i;
           err = std::max(err, std::abs(got[i] - static_cast<double>(want[i])));
+          err = std::max(err, std::abs(fused[i] - static_cast<double>(want[i])));
         }
         worst = std::max(worst, err / (norm2(a) * norm2(b)));
       }
@@ -94,10 +110,11 @@ TEST(NegacyclicFft, InverseUndoesForward) {
   for (FftKernel kernel : kernels()) {
     const NegacyclicFft fft(11, kernel);
     std::mt19937_64 rng(9);
-    std::vector<double> a(2048), c(2048), re(1024), im(1024);
+    std::vector<double> a(2048);
     for (auto& x : a) x = static_cast<double>(static_cast<int64_t>(rng() % 2001) - 1000);
-    fft.forward_real(a.data(), re.data(), im.data());
-    fft.inverse_real(re.data(), im.data(), c.data());
+    std::vector<double> c = a;
+    fft.forward(c.data(), c.data() + 1024);
+    fft.inverse(c.data(), c.data() + 1024);
     for (int i = 0; i < 2048; ++i) EXPECT_NEAR(c[i], a[i], 1e-9) << i;
   }
 }
@@ -107,10 +124,12 @@ TEST(NegacyclicFft, KernelsEvaluateAtTheSamePoints) {
   if (!fft_avx512_available()) GTEST_SKIP() << "no AVX-512";
   const NegacyclicFft portable(11, FftKernel::kPortable), fast(11, FftKernel::kAvx512);
   std::mt19937_64 rng(2);
-  std::vector<double> a(2048), pr(1024), pi(1024), fr(1024), fi(1024);
+  std::vector<double> a(2048);
   for (auto& x : a) x = static_cast<double>(static_cast<int64_t>(rng() % 201) - 100);
-  portable.forward_real(a.data(), pr.data(), pi.data());
-  fast.forward_real(a.data(), fr.data(), fi.data());
+  std::vector<double> p = a, f = a;
+  portable.forward(p.data(), p.data() + 1024);
+  fast.forward(f.data(), f.data() + 1024);
+  const double *pr = p.data(), *pi = p.data() + 1024, *fr = f.data(), *fi = f.data() + 1024;
   for (int c = 0; c < 16; ++c)
     for (int r = 0; r < 8; ++r)
       for (int l = 0; l < 8; ++l) {

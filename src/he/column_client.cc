@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/grow.h"
 #include "he/bit_packing.h"
 #include "he/column_transpose.h"
 #include "he/combined_secret.h"
@@ -34,6 +35,14 @@ uint64_t low_mask(int bits) {
 // Columns of a tile live `kPad` words past a power of two apart: rows of N = 2^log_n words would
 // all map to the same L1 sets, and walking a token across the tile's columns would thrash them.
 constexpr int64_t kPad = 16;
+
+// Columns per tile: at most max_tile, and a whole number of tiles per thread, so that no thread
+// waits for another's extra tile (K = 576 in 64s is 9 tiles: one thread would do 5, the other 4).
+int64_t balanced_tile(int64_t columns, int threads, int64_t max_tile) {
+  const int64_t per_thread = (columns + max_tile * threads - 1) / (max_tile * threads);
+  const int64_t tiles = std::max<int64_t>(1, per_thread * threads);
+  return (columns + tiles - 1) / tiles;
+}
 
 // Column k of the body from its mask product: b[n] = (b[n] + e[n] + (x[n] << shift)) mod 2^log_q,
 // with x[n] = 0 for n >= T (padding tokens). b, e: [N]; x: [T].
@@ -152,6 +161,31 @@ struct ColumnClient::Keys {
   uint64_t requests = 0;  // the KDF index of the next request: never reused under these secrets
 };
 
+// Per-thread buffers of encryption and decryption (a request's tile of noise, x's columns, one
+// column's body or mask product, a tile of results), kept between calls: allocated afresh, these
+// megabytes came from new pages on every request, and zeroing them cost more than the work.
+// Wiped when the client goes; the noise and mask products are also wiped after every call.
+struct ColumnClient::ThreadScratch {
+  std::vector<uint64_t> b, as;
+  std::vector<int32_t> e, xt;
+  std::vector<int64_t> vals, errs;
+  ThreadScratch() = default;
+  ThreadScratch(ThreadScratch&&) noexcept = default;
+  ThreadScratch& operator=(ThreadScratch&&) noexcept = default;
+  ~ThreadScratch() {
+    sodium_memzero(b.data(), b.size() * sizeof(uint64_t));
+    sodium_memzero(as.data(), as.size() * sizeof(uint64_t));
+    sodium_memzero(e.data(), e.size() * sizeof(int32_t));
+    sodium_memzero(xt.data(), xt.size() * sizeof(int32_t));
+    sodium_memzero(vals.data(), vals.size() * sizeof(int64_t));
+    sodium_memzero(errs.data(), errs.size() * sizeof(int64_t));
+  }
+};
+
+void ColumnClient::reserve_scratch(int threads) {
+  if (static_cast<int>(scratch_.size()) < threads) scratch_.resize(threads);
+}
+
 ColumnClient::ColumnClient() = default;
 ColumnClient::~ColumnClient() = default;
 
@@ -246,14 +280,21 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
   // is transposed a tile at a time, so that it is read a few cache lines per token rather than
   // with a stride of K, and the tile's noise is drawn in one call; then each column is finished
   // in one cache-resident buffer and handed to `sink`.
-  constexpr int64_t kTile = 64;
+  const int threads = omp_get_max_threads();
+  const int64_t kTile = balanced_tile(K, threads, 64);
   const uint64_t q_mask = low_mask(plan.log_q);
   const int64_t tiles = (K + kTile - 1) / kTile, ldx = N + kPad;
   std::exception_ptr failure;
-#pragma omp parallel
+  reserve_scratch(threads);
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<uint64_t> b(N);
-    std::vector<int32_t> e(kTile * N), xt(kTile * ldx);
+    ThreadScratch& scratch = scratch_[omp_get_thread_num()];
+    grow(scratch.b, N);
+    grow(scratch.e, kTile * N);
+    grow(scratch.xt, kTile * ldx);
+    std::vector<uint64_t>& b = scratch.b;
+    std::vector<int32_t>& e = scratch.e;
+    std::vector<int32_t>& xt = scratch.xt;
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const int64_t k0 = tile * kTile, kn = std::min(kTile, K - k0);
@@ -346,13 +387,22 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
   const int b_shift = plan.log_q - plan.log_q_b;
   // Tiles of kTile output columns: their values are gathered per token and written to y [T, m]
   // a few cache lines at a time instead of with a stride of m.
-  constexpr int64_t kTile = 64;
+  const int threads = omp_get_max_threads();
+  const int64_t kTile = balanced_tile(m, threads, 64);
   const int64_t tiles = (m + kTile - 1) / kTile, ldv = T + kPad;
   std::exception_ptr failure;
-#pragma omp parallel
+  reserve_scratch(threads);
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<uint64_t> b(N), as(N);
-    std::vector<int64_t> vals(kTile * ldv), errs(residual ? kTile * ldv : 0);
+    ThreadScratch& scratch = scratch_[omp_get_thread_num()];
+    grow(scratch.b, N);
+    grow(scratch.as, N);
+    grow(scratch.vals, kTile * ldv);
+    if (residual) grow(scratch.errs, kTile * ldv);
+    std::vector<uint64_t>& b = scratch.b;
+    std::vector<uint64_t>& as = scratch.as;
+    std::vector<int64_t>& vals = scratch.vals;
+    std::vector<int64_t>& errs = scratch.errs;
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const int64_t j0 = tile * kTile, jn = std::min(kTile, m - j0);

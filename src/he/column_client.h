@@ -80,6 +80,7 @@ class ColumnClient {
 
  private:
   struct Keys;
+  struct ThreadScratch;  // one per OpenMP thread, kept between calls (column_client.cc)
   struct Linear {
     int64_t out = 0, in = 0;
     std::vector<int8_t> wq;  // [out, in]
@@ -101,6 +102,8 @@ class ColumnClient {
   std::vector<Linear> linears_;
   std::map<int, std::unique_ptr<Keys>> keys_;  // by log_n
   int rekeys_ = 0;
+  std::vector<ThreadScratch> scratch_;
+  void reserve_scratch(int threads);  // scratch_ for at least `threads` threads
 };
 
 }  // namespace cipherlora

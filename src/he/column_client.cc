@@ -216,8 +216,8 @@ EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
   EncryptedRequest req;
   encrypt_columns(
       x, T, K, plan, linear_id, direction, req,
-      [&](int64_t k0, int64_t kn, const uint64_t* tile) {
-        std::copy_n(tile, kn * plan.n(), req.body.data() + k0 * plan.n());
+      [&](int64_t k, const uint64_t* column) {
+        std::copy_n(column, plan.n(), req.body.data() + k * plan.n());
       },
       [&] { req.body.resize(K * plan.n()); });
   return req;
@@ -238,18 +238,16 @@ void ColumnClient::encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K, cons
   const int64_t N = plan.n(), column_bytes = N * plan.log_q / 8;
   encrypt_columns(
       x, T, K, plan, linear_id, direction, header,
-      [&](int64_t k0, int64_t kn, const uint64_t* tile) {
-        std::span<uint8_t> body(message.data() + kRequestHeaderBytes,
-                                message.size() - kRequestHeaderBytes);
-        pack_bits(std::span(tile, kn * N), plan.log_q,
-                  body.subspan(k0 * column_bytes, kn * column_bytes));
+      [&](int64_t k, const uint64_t* column) {
+        pack_bits(std::span(column, N), plan.log_q,
+                  std::span(message.data() + kRequestHeaderBytes + k * column_bytes, column_bytes));
       },
       [&] { request_with_header(header, message); });
 }
 
 void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
                                    uint32_t linear_id, Direction direction, EncryptedRequest& req,
-                                   const TileSink& sink, const std::function<void()>& on_header) {
+                                   const ColumnSink& sink, const std::function<void()>& on_header) {
   check_security(plan.log_n, plan.log_q, kStandardSigma);
   const int64_t N = plan.n();
   require(T >= 1 && T <= N && K >= 1, "encrypt: " + std::to_string(T) + " tokens x " +
@@ -281,23 +279,23 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
   // with a stride of K, and the tile's noise is drawn in one call; then each column is finished
   // in one cache-resident buffer and handed to `sink`.
   const int threads = omp_get_max_threads();
-  const int64_t kTile = balanced_tile(K, threads, 64);
+  const int64_t tile_width = balanced_tile(K, threads, 64);
   const uint64_t q_mask = low_mask(plan.log_q);
-  const int64_t tiles = (K + kTile - 1) / kTile, ldx = N + kPad;
+  const int64_t tiles = (K + tile_width - 1) / tile_width, ldx = N + kPad;
   std::exception_ptr failure;
   reserve_scratch(threads);
 #pragma omp parallel num_threads(threads)
   {
     ThreadScratch& scratch = scratch_[omp_get_thread_num()];
     grow(scratch.b, N);
-    grow(scratch.e, kTile * N);
-    grow(scratch.xt, kTile * ldx);
+    grow(scratch.e, tile_width * N);
+    grow(scratch.xt, tile_width * ldx);
     std::vector<uint64_t>& b = scratch.b;
     std::vector<int32_t>& e = scratch.e;
     std::vector<int32_t>& xt = scratch.xt;
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
-      const int64_t k0 = tile * kTile, kn = std::min(kTile, K - k0);
+      const int64_t k0 = tile * tile_width, kn = std::min(tile_width, K - k0);
       try {
         gather_columns(x, T, K, k0, kn, xt.data(), ldx);
         GaussianSampler::standard().sample(noise_seed, k0 * N, kn * N, e.data());
@@ -305,7 +303,7 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
           mask.multiply_transformed(keys.transformed_for(k0 + i), b.data());
           finish_body(b.data(), e.data() + i * N, xt.data() + i * ldx, T, N, plan.log_delta,
                       q_mask);
-          sink(k0 + i, 1, b.data());
+          sink(k0 + i, b.data());
         }
       } catch (...) {
 #pragma omp critical(column_client_failure)
@@ -385,11 +383,11 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
                                std::ldexp(1.0, plan.log_delta - 4));
 
   const int b_shift = plan.log_q - plan.log_q_b;
-  // Tiles of kTile output columns: their values are gathered per token and written to y [T, m]
-  // a few cache lines at a time instead of with a stride of m.
+  // Tiles of output columns: their values are gathered per token and written to y [T, m] a few
+  // cache lines at a time instead of with a stride of m.
   const int threads = omp_get_max_threads();
-  const int64_t kTile = balanced_tile(m, threads, 64);
-  const int64_t tiles = (m + kTile - 1) / kTile, ldv = T + kPad;
+  const int64_t tile_width = balanced_tile(m, threads, 64);
+  const int64_t tiles = (m + tile_width - 1) / tile_width, ldv = T + kPad;
   std::exception_ptr failure;
   reserve_scratch(threads);
 #pragma omp parallel num_threads(threads)
@@ -397,15 +395,15 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
     ThreadScratch& scratch = scratch_[omp_get_thread_num()];
     grow(scratch.b, N);
     grow(scratch.as, N);
-    grow(scratch.vals, kTile * ldv);
-    if (residual) grow(scratch.errs, kTile * ldv);
+    grow(scratch.vals, tile_width * ldv);
+    if (residual) grow(scratch.errs, tile_width * ldv);
     std::vector<uint64_t>& b = scratch.b;
     std::vector<uint64_t>& as = scratch.as;
     std::vector<int64_t>& vals = scratch.vals;
     std::vector<int64_t>& errs = scratch.errs;
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
-      const int64_t j0 = tile * kTile, jn = std::min(kTile, m - j0);
+      const int64_t j0 = tile * tile_width, jn = std::min(tile_width, m - j0);
       try {
         for (int64_t i = 0; i < jn; ++i) {
           fetch(j0 + i, b.data());

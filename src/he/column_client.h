@@ -53,7 +53,7 @@ class ColumnClient {
   EncryptedRequest encrypt(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
                            uint32_t linear_id, Direction direction);
 
-  // The same request serialized (what travels): the body is packed tile by tile as it is
+  // The same request serialized (what travels): the body is packed column by column as it is
   // encrypted, never held unpacked. Equal to serialize(encrypt(...)) for the same secrets and
   // request counter.
   std::vector<uint8_t> encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K,
@@ -87,12 +87,12 @@ class ColumnClient {
   };
   using FetchColumn = std::function<void(int64_t j, uint64_t* b)>;  // b [N]
   // Fills header's fields, calls on_header() once (the header is complete; size storage there),
-  // then sink(k0, kn, tile) for columns [k0, k0 + kn) of the body, tile [kn][N], concurrently
-  // from the encryption threads.
-  using TileSink = std::function<void(int64_t k0, int64_t kn, const uint64_t* tile)>;
+  // then sink(k, column) for every column k of the body, column [N], concurrently from the
+  // encryption threads.
+  using ColumnSink = std::function<void(int64_t k, const uint64_t* column)>;
   void encrypt_columns(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
                        uint32_t linear_id, Direction direction, EncryptedRequest& header,
-                       const TileSink& sink, const std::function<void()>& on_header);
+                       const ColumnSink& sink, const std::function<void()>& on_header);
   Keys& keys_for(int log_n);
   void check_response(bool ok, const std::string& why);
   void decrypt_columns(uint64_t request_id, const ColumnPlan& plan, int64_t T, int64_t m,

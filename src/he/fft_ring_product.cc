@@ -97,27 +97,26 @@ FftRingMultiplier::FftRingMultiplier(std::span<const uint64_t> fixed, int log_q,
   st.log_q = log_q;
   st.exact = bottom_exact;
   st.fft = &NegacyclicFft::shared(log_n);
-  std::vector<std::vector<double>> digits(limb_count, std::vector<double>(n));
+  // The balanced digits of each coefficient, limb by limb into the limbs' buffers, which are
+  // then transformed in place.
+  for (int l = 0, offset = 0; l < limb_count; ++l) {
+    st.offsets.push_back(offset);
+    offset += l == 0 ? bottom_bits : exact_bits;
+    st.limbs.emplace_back(n);
+  }
   const int shift = 64 - log_q;
   for (int64_t j = 0; j < n; ++j) {
     __int128 r = static_cast<int64_t>(fixed[j] << shift) >> shift;  // centred
     for (int l = 0; l + 1 < limb_count; ++l) {
-      const int w = l == 0 ? bottom_bits : exact_bits;
+      const int w = st.offsets[l + 1] - st.offsets[l];
       const __int128 half = __int128{1} << (w - 1), mask = (__int128{1} << w) - 1;
       const __int128 d = ((r + half) & mask) - half;
-      digits[l][j] = static_cast<double>(static_cast<int64_t>(d));
+      st.limbs[l].data()[j] = static_cast<double>(static_cast<int64_t>(d));
       r = (r - d) >> w;
     }
-    digits[limb_count - 1][j] = static_cast<double>(static_cast<int64_t>(r));
+    st.limbs[limb_count - 1].data()[j] = static_cast<double>(static_cast<int64_t>(r));
   }
-  int offset = 0;
-  for (int l = 0; l < limb_count; ++l) {
-    st.offsets.push_back(offset);
-    offset += l == 0 ? bottom_bits : exact_bits;
-    double* tr = st.limbs.emplace_back(n).data();
-    std::copy(digits[l].begin(), digits[l].end(), tr);
-    st.fft->forward(tr, tr + n / 2);
-  }
+  for (AlignedBuffer<double>& limb : st.limbs) st.fft->forward(limb.data(), limb.data() + n / 2);
 }
 
 FftRingMultiplier::~FftRingMultiplier() = default;

@@ -142,22 +142,21 @@ void NegacyclicFft::forward(double* re, double* im) const {
     portable_forward(*tables_, re, im);
 }
 
-void NegacyclicFft::forward_from(std::span<const int32_t> v, double* out) const {
+template <class T, class Avx512Forward>
+void NegacyclicFft::forward_signed(std::span<const T> v, double* out, Avx512Forward avx512) const {
   const int64_t n = tables_->n;
   require(static_cast<int64_t>(v.size()) == 2 * n, "FFT: operand of the wrong degree");
-  if (tables_->kernel == FftKernel::kAvx512)
-    return fft_avx512_forward_int32(*tables_, v.data(), out, out + n);
+  if (tables_->kernel == FftKernel::kAvx512) return avx512(*tables_, v.data(), out, out + n);
   std::copy(v.begin(), v.end(), out);
   portable_forward(*tables_, out, out + n);
 }
 
+void NegacyclicFft::forward_from(std::span<const int32_t> v, double* out) const {
+  forward_signed(v, out, fft_avx512_forward_int32);
+}
+
 void NegacyclicFft::forward_from(std::span<const int8_t> v, double* out) const {
-  const int64_t n = tables_->n;
-  require(static_cast<int64_t>(v.size()) == 2 * n, "FFT: operand of the wrong degree");
-  if (tables_->kernel == FftKernel::kAvx512)
-    return fft_avx512_forward_int8(*tables_, v.data(), out, out + n);
-  std::copy(v.begin(), v.end(), out);
-  portable_forward(*tables_, out, out + n);
+  forward_signed(v, out, fft_avx512_forward_int8);
 }
 
 void NegacyclicFft::inverse(double* re, double* im) const {

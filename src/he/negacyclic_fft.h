@@ -68,6 +68,10 @@ class NegacyclicFft {
   struct Tables;
 
  private:
+  // forward_from() for either integer type; avx512: that type's kernel entry.
+  template <class T, class Avx512Forward>
+  void forward_signed(std::span<const T> v, double* out, Avx512Forward avx512) const;
+
   std::unique_ptr<Tables> tables_;
 };
 

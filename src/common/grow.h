@@ -9,8 +9,8 @@
 
 namespace cipherlora {
 
-template <class V>
-void grow(std::vector<V>& v, size_t n) {
+template <class V, class A>
+void grow(std::vector<V, A>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 

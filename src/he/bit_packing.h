@@ -1,7 +1,8 @@
 // Packs unsigned integers into a dense bit stream at exactly `bits` bits each, the wire encoding of
 // ciphertext coefficients: a coefficient mod 2^47 travels as 47 bits, not 64, and bytes per value
 // are a benchmarked product figure. Tens of MB pass through here per request, so the common path
-// moves 8 values (= `bits` bytes) at a time with the shifts fixed at compile time per width.
+// moves 8 values (= `bits` bytes) at a time: on AVX-512 as one vector with per-lane permutes and
+// shifts (widths 16..63), elsewhere with the shifts fixed at compile time per width.
 //
 // Layout: an LSB-first little-endian bit stream. Value i occupies bits [i·bits, (i+1)·bits), bit j
 // of the stream is bit (j mod 8) of byte j/8, and the unused high bits of the last byte are zero.
@@ -18,16 +19,21 @@
 
 namespace cipherlora {
 
+// kBest: AVX-512 where the CPU has it and the width suits; kPortable: the plain word path (tests).
+enum class PackKernel { kBest, kPortable };
+
 // Bytes that `count` values of `bits` bits occupy: ceil(count·bits / 8). Throws Error when bits is
 // outside 1..64 or the size does not fit in uint64_t.
 uint64_t packed_size(uint64_t count, int bits);
 
 // Writes all of `out`, which must hold exactly packed_size(values.size(), bits) bytes. Throws
 // Error on a bad width, a size mismatch or a value >= 2^bits (out's contents are then unspecified).
-void pack_bits(std::span<const uint64_t> values, int bits, std::span<uint8_t> out);
+void pack_bits(std::span<const uint64_t> values, int bits, std::span<uint8_t> out,
+               PackKernel kernel = PackKernel::kBest);
 
 // Fills all of `values` from `in`, which must hold exactly packed_size(values.size(), bits) bytes.
 // Throws Error on a bad width, a size mismatch or a nonzero pad bit (values are then unspecified).
-void unpack_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> values);
+void unpack_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> values,
+                 PackKernel kernel = PackKernel::kBest);
 
 }  // namespace cipherlora

@@ -210,9 +210,9 @@ void ColumnClient::rekey() {
   ++rekeys_;
 }
 
-EncryptedRequest ColumnClient::encrypt(const int32_t* x, int64_t T, int64_t K,
-                                       const ColumnPlan& plan, uint32_t linear_id,
-                                       Direction direction) {
+template <class X>
+EncryptedRequest ColumnClient::encrypt(const X* x, int64_t T, int64_t K, const ColumnPlan& plan,
+                                       uint32_t linear_id, Direction direction) {
   EncryptedRequest req;
   encrypt_columns(
       x, T, K, plan, linear_id, direction, req,
@@ -231,7 +231,8 @@ std::vector<uint8_t> ColumnClient::encrypt_to_bytes(const int32_t* x, int64_t T,
   return message;
 }
 
-void ColumnClient::encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+template <class X>
+void ColumnClient::encrypt_to_bytes(const X* x, int64_t T, int64_t K, const ColumnPlan& plan,
                                     uint32_t linear_id, Direction direction,
                                     std::vector<uint8_t>& message) {
   EncryptedRequest header;
@@ -245,7 +246,8 @@ void ColumnClient::encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K, cons
       [&] { request_with_header(header, message); });
 }
 
-void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+template <class X>
+void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const ColumnPlan& plan,
                                    uint32_t linear_id, Direction direction, EncryptedRequest& req,
                                    const ColumnSink& sink, const std::function<void()>& on_header) {
   check_security(plan.log_n, plan.log_q, kStandardSigma);
@@ -317,6 +319,15 @@ void ColumnClient::encrypt_columns(const int32_t* x, int64_t T, int64_t K, const
   if (failure) std::rethrow_exception(failure);
   keys.pending[index] = {linear_id, direction, plan.log_q};
 }
+
+template EncryptedRequest ColumnClient::encrypt(const int32_t*, int64_t, int64_t, const ColumnPlan&,
+                                                uint32_t, Direction);
+template EncryptedRequest ColumnClient::encrypt(const int8_t*, int64_t, int64_t, const ColumnPlan&,
+                                                uint32_t, Direction);
+template void ColumnClient::encrypt_to_bytes(const int32_t*, int64_t, int64_t, const ColumnPlan&,
+                                             uint32_t, Direction, std::vector<uint8_t>&);
+template void ColumnClient::encrypt_to_bytes(const int8_t*, int64_t, int64_t, const ColumnPlan&,
+                                             uint32_t, Direction, std::vector<uint8_t>&);
 
 void ColumnClient::check_response(bool ok, const std::string& why) {
   if (ok) return;

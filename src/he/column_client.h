@@ -49,8 +49,10 @@ class ColumnClient {
   uint32_t add_linear(std::vector<int8_t> wq, int64_t out, int64_t in);
 
   // x: [T, K] row-major, |x| within the plan's bound (not checked here: the backend guarantees
-  // it by construction). T in 1..N; K must match the linear and direction.
-  EncryptedRequest encrypt(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+  // it by construction). T in 1..N; K must match the linear and direction. X is int32_t, or
+  // int8_t for 8-bit activations (a quarter of the bytes to read).
+  template <class X>
+  EncryptedRequest encrypt(const X* x, int64_t T, int64_t K, const ColumnPlan& plan,
                            uint32_t linear_id, Direction direction);
 
   // The same request serialized (what travels): the body is packed column by column as it is
@@ -60,7 +62,8 @@ class ColumnClient {
                                         const ColumnPlan& plan, uint32_t linear_id,
                                         Direction direction);
   // The same into `message`, whose capacity is reused from request to request.
-  void encrypt_to_bytes(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
+  template <class X>
+  void encrypt_to_bytes(const X* x, int64_t T, int64_t K, const ColumnPlan& plan,
                         uint32_t linear_id, Direction direction, std::vector<uint8_t>& message);
 
   // y: [T, m] row-major, the exact integer product. Throws Error when the response does not
@@ -90,9 +93,10 @@ class ColumnClient {
   // then sink(k, column) for every column k of the body, column [N], concurrently from the
   // encryption threads.
   using ColumnSink = std::function<void(int64_t k, const uint64_t* column)>;
-  void encrypt_columns(const int32_t* x, int64_t T, int64_t K, const ColumnPlan& plan,
-                       uint32_t linear_id, Direction direction, EncryptedRequest& header,
-                       const ColumnSink& sink, const std::function<void()>& on_header);
+  template <class X>
+  void encrypt_columns(const X* x, int64_t T, int64_t K, const ColumnPlan& plan, uint32_t linear_id,
+                       Direction direction, EncryptedRequest& header, const ColumnSink& sink,
+                       const std::function<void()>& on_header);
   Keys& keys_for(int log_n);
   void check_response(bool ok, const std::string& why);
   void decrypt_columns(uint64_t request_id, const ColumnPlan& plan, int64_t T, int64_t m,

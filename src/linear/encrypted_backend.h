@@ -47,8 +47,10 @@ class EncryptedSession {
   // linear's int8 weight [out, in]; returns the id requests name.
   uint32_t register_linear(const std::vector<int8_t>& wq, int64_t out, int64_t in);
 
-  // Encrypts x [T, K] (T <= plan.n()), has the worker multiply, decrypts y [T, m].
-  void product(const int32_t* x, int64_t T, int64_t K, int64_t m, const ColumnPlan& plan,
+  // Encrypts x [T, K] (T <= plan.n(); int32_t, or int8_t for 8-bit activations), has the worker
+  // multiply, decrypts y [T, m].
+  template <class X>
+  void product(const X* x, int64_t T, int64_t K, int64_t m, const ColumnPlan& plan,
                uint32_t linear_id, Direction direction, int64_t* y);
 
   const EncryptedStats& stats() const { return stats_; }

@@ -29,23 +29,29 @@ std::vector<uint8_t> reference_pack(const std::vector<uint64_t>& values, int bit
   return out;
 }
 
-std::vector<uint8_t> pack(const std::vector<uint64_t>& values, int bits) {
+std::vector<uint8_t> pack(const std::vector<uint64_t>& values, int bits,
+                          PackKernel kernel = PackKernel::kBest) {
   std::vector<uint8_t> out(packed_size(values.size(), bits));
-  pack_bits(values, bits, out);
+  pack_bits(values, bits, out, kernel);
   return out;
 }
 
-std::vector<uint64_t> unpack(const std::vector<uint8_t>& in, size_t count, int bits) {
+std::vector<uint64_t> unpack(const std::vector<uint8_t>& in, size_t count, int bits,
+                             PackKernel kernel = PackKernel::kBest) {
   std::vector<uint64_t> values(count);
-  unpack_bits(in, bits, values);
+  unpack_bits(in, bits, values, kernel);
   return values;
 }
 
+// Both kernels (the vector one where this CPU has it) against the bit-by-bit reference.
 void expect_round_trip(const std::vector<uint64_t>& values, int bits) {
   SCOPED_TRACE("bits " + std::to_string(bits) + ", count " + std::to_string(values.size()));
-  const std::vector<uint8_t> packed = pack(values, bits);
-  ASSERT_EQ(packed, reference_pack(values, bits));
-  EXPECT_EQ(unpack(packed, values.size(), bits), values);
+  const std::vector<uint8_t> want = reference_pack(values, bits);
+  for (PackKernel kernel : {PackKernel::kBest, PackKernel::kPortable}) {
+    const std::vector<uint8_t> packed = pack(values, bits, kernel);
+    ASSERT_EQ(packed, want);
+    EXPECT_EQ(unpack(packed, values.size(), bits, kernel), values);
+  }
 }
 
 TEST(BitPacking, HandComputedBytes) {

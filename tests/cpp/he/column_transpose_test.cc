@@ -1,7 +1,10 @@
 #include "he/column_transpose.h"
 
+#include "he/aligned_buffer.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -9,35 +12,38 @@
 namespace cipherlora {
 namespace {
 
-// Against the defining loops, at sizes with and without whole 8×8 blocks and at aligned and
-// unaligned destinations (the streaming-store path and the plain one).
-TEST(ColumnTranspose, GatherMatchesTheDefinition) {
+// Against the defining loops, with both kernels, at sizes with and without whole register blocks
+// (16×16 in, 8×8 out) and at aligned and unaligned destinations (streaming stores and plain ones).
+class ColumnTranspose : public ::testing::TestWithParam<TransposeKernel> {};
+
+TEST_P(ColumnTranspose, GatherMatchesTheDefinition) {
   std::mt19937 rng(1);
-  for (int64_t T : {1, 7, 8, 37, 64})
-    for (int64_t kn : {1, 8, 13, 64})
+  for (int64_t T : {1, 7, 8, 16, 37, 64})
+    for (int64_t kn : {1, 8, 13, 16, 21, 64})
       for (int64_t k0 : {0, 3}) {
         const int64_t K = k0 + kn + 5, ldt = T + 16;
         std::vector<int32_t> x(T * K), xt(kn * ldt, -1);
         for (auto& v : x) v = static_cast<int32_t>(rng());
-        gather_columns(x.data(), T, K, k0, kn, xt.data(), ldt);
+        gather_columns(x.data(), T, K, k0, kn, xt.data(), ldt, GetParam());
         for (int64_t i = 0; i < kn; ++i)
           for (int64_t t = 0; t < T; ++t)
             ASSERT_EQ(xt[i * ldt + t], x[t * K + k0 + i]) << T << " " << kn << " " << k0;
       }
 }
 
-TEST(ColumnTranspose, ScatterMatchesTheDefinition) {
+TEST_P(ColumnTranspose, ScatterMatchesTheDefinition) {
   std::mt19937_64 rng(2);
-  for (int64_t T : {1, 9, 16, 40})
-    for (int64_t jn : {1, 8, 11, 64})
+  for (int64_t T : {1, 8, 9, 16, 40})
+    for (int64_t jn : {1, 8, 11, 16, 64})
       for (int64_t j0 : {0, 1, 8}) {
         const int64_t m = j0 + jn + (j0 == 1 ? 3 : 0), ldv = T + 16;
-        std::vector<int64_t> v(jn * ldv), y(T * m + 8, -7);
+        std::vector<int64_t> v(jn * ldv);
+        AlignedBuffer<int64_t> y(T * m + 8);  // 64-byte aligned: the streaming path when shift = 0
         for (auto& e : v) e = static_cast<int64_t>(rng());
         for (int64_t shift : {0, 1}) {  // y itself aligned as allocated, and one word off
-          std::fill(y.begin(), y.end(), -7);
+          std::fill_n(y.data(), y.size(), -7);
           int64_t* out = y.data() + shift;
-          scatter_columns(v.data(), ldv, T, jn, out, m, j0);
+          scatter_columns(v.data(), ldv, T, jn, out, m, j0, GetParam());
           for (int64_t t = 0; t < T; ++t)
             for (int64_t j = 0; j < m; ++j) {
               const int64_t want = j >= j0 && j < j0 + jn ? v[(j - j0) * ldv + t] : -7;
@@ -46,6 +52,9 @@ TEST(ColumnTranspose, ScatterMatchesTheDefinition) {
         }
       }
 }
+
+INSTANTIATE_TEST_SUITE_P(Kernels, ColumnTranspose,
+                         ::testing::Values(TransposeKernel::kBest, TransposeKernel::kPortable));
 
 }  // namespace
 }  // namespace cipherlora

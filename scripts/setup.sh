@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config libdnnl-dev libsodium-dev libssl-dev
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libpcre2-dev
   clang-format python3-venv)
+# Intel's multi-buffer crypto library (AES-CTR on VAES: 2-3x OpenSSL 3.0's keystream) exists for
+# x86-64 only; elsewhere the build uses OpenSSL's AES.
+[ "$(dpkg --print-architecture)" = amd64 ] && packages+=(libipsec-mb-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -45,7 +45,8 @@ int64_t balanced_tile(int64_t columns, int threads, int64_t max_tile) {
 }
 
 // Column k of the body from its mask product: b[n] = (b[n] + e[n] + (x[n] << shift)) mod 2^log_q,
-// with x[n] = 0 for n >= T (padding tokens). b, e: [N]; x: [T].
+// with x[n] = 0 for n >= T (padding tokens). b, e: [N]; x: [T]. b comes in mod 2^64 (only its low
+// log_q bits are the product), which the reduction here makes whole.
 CIPHERLORA_VECTOR_CLONES void finish_body(uint64_t* b, const int32_t* e, const int32_t* x,
                                           int64_t T, int64_t N, int shift, uint64_t q_mask) {
   for (int64_t n = 0; n < T; ++n)
@@ -57,8 +58,8 @@ CIPHERLORA_VECTOR_CLONES void finish_body(uint64_t* b, const int32_t* e, const i
 
 // The decryption of one column: phase = (b << b_shift) − as = Δ·y + small mod 2^log_q, rounded to
 // the nearest multiple of Δ = 2^d and read as a y_bits-bit two's complement value; the error
-// phase − Δ·y, centred, to err when given. b, as: [T] (the first T coefficients); y, err: [T].
-// Branch-free, so it vectorizes.
+// phase − Δ·y, centred, to err when given. b, as: [T] (the first T coefficients; as mod 2^64,
+// reduced here); y, err: [T]. Branch-free, so it vectorizes.
 CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as, int64_t T,
                                            int b_shift, int log_q, int d, int64_t* y,
                                            int64_t* err) {
@@ -302,7 +303,9 @@ void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const Colum
         gather_columns(x, T, K, k0, kn, xt.data(), ldx);
         GaussianSampler::standard().sample(noise_seed, k0 * N, kn * N, e.data());
         for (int64_t i = 0; i < kn; ++i) {
-          mask.multiply_transformed(keys.transformed_for(k0 + i), b.data());
+          // finish_body reduces mod 2^log_q
+          mask.multiply_transformed(keys.transformed_for(k0 + i), b.data(),
+                                    FftRingMultiplier::Reduce::kLeaveHighBits);
           finish_body(b.data(), e.data() + i * N, xt.data() + i * ldx, T, N, plan.log_delta,
                       q_mask);
           sink(k0 + i, b.data());
@@ -347,8 +350,9 @@ void ColumnClient::decrypt(const EncryptedResponse& r, const ColumnPlan& plan, i
       [&](int64_t j, uint64_t* b) { std::copy_n(r.b.data() + j * N, N, b); }, y, residual);
 }
 
+template <class Y>
 void ColumnClient::decrypt(const PackedResponse& r, const ColumnPlan& plan, int64_t T, int64_t m,
-                           int64_t* y) {
+                           Y* y) {
   const int64_t N = plan.n();
   check_response(r.log_n == plan.log_n && r.log_q_b == plan.log_q_b && r.columns == m,
                  "has " + std::to_string(r.columns) + " columns at log_n " +
@@ -363,11 +367,14 @@ void ColumnClient::decrypt(const PackedResponse& r, const ColumnPlan& plan, int6
       y, nullptr);
 }
 
+template <class Y>
 void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, int64_t T,
-                                   int64_t m, const FetchColumn& fetch, int64_t* y,
-                                   int64_t* residual) {
+                                   int64_t m, const FetchColumn& fetch, Y* y, int64_t* residual) {
   const int64_t N = plan.n();
   require(T >= 1 && T <= N, "decrypt: token count out of range");
+  require(sizeof(Y) == 8 || plan.log_q - plan.log_delta <= 32,
+          "decrypt: products of " + std::to_string(plan.log_q - plan.log_delta) +
+              " bits do not fit an int32 output");
   Keys& keys = keys_for(plan.log_n);
   const auto it = keys.pending.find(request_id);
   check_response(it != keys.pending.end(), "answers request " + std::to_string(request_id) +
@@ -418,7 +425,8 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
       try {
         for (int64_t i = 0; i < jn; ++i) {
           fetch(j0 + i, b.data());
-          mask.multiply(std::span(s_out + (j0 + i) * N, N), as.data());
+          mask.multiply(std::span(s_out + (j0 + i) * N, N), as.data(),
+                        FftRingMultiplier::Reduce::kLeaveHighBits);  // round_column reduces
           round_column(b.data(), as.data(), T, b_shift, plan.log_q, plan.log_delta,
                        vals.data() + i * ldv, residual ? errs.data() + i * ldv : nullptr);
         }
@@ -434,5 +442,10 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
   }
   if (failure) std::rethrow_exception(failure);
 }
+
+template void ColumnClient::decrypt(const PackedResponse&, const ColumnPlan&, int64_t, int64_t,
+                                    int64_t*);
+template void ColumnClient::decrypt(const PackedResponse&, const ColumnPlan&, int64_t, int64_t,
+                                    int32_t*);
 
 }  // namespace cipherlora

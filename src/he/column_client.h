@@ -74,9 +74,10 @@ class ColumnClient {
                int64_t* y, int64_t* residual = nullptr);
 
   // The same from a serialized response left packed (view_response): columns are unpacked one at
-  // a time, so the whole response is never expanded in memory.
-  void decrypt(const PackedResponse& response, const ColumnPlan& plan, int64_t T, int64_t m,
-               int64_t* y);
+  // a time, so the whole response is never expanded in memory. Y is int64_t, or int32_t when the
+  // plan's products fit 32 bits (log_q − log_delta <= 32; else Error): half the bytes to write.
+  template <class Y>
+  void decrypt(const PackedResponse& response, const ColumnPlan& plan, int64_t T, int64_t m, Y* y);
 
   // How many times the client has discarded its secrets after a bad response.
   int rekeys() const { return rekeys_; }
@@ -99,8 +100,9 @@ class ColumnClient {
                        const std::function<void()>& on_header);
   Keys& keys_for(int log_n);
   void check_response(bool ok, const std::string& why);
+  template <class Y>
   void decrypt_columns(uint64_t request_id, const ColumnPlan& plan, int64_t T, int64_t m,
-                       const FetchColumn& fetch, int64_t* y, int64_t* residual);
+                       const FetchColumn& fetch, Y* y, int64_t* residual);
   void rekey();
 
   std::vector<Linear> linears_;

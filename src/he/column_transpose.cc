@@ -97,40 +97,49 @@ CIPHERLORA_AVX512 int64_t gather_avx512(const X* x, int64_t T, int64_t ld, int64
   return tb;
 }
 
-// v[i·ldv + t] for 8 columns i and 8 tokens t -> y's 8 rows of 8 words: 64-bit interleaves, then
-// 128-bit quarters, then halves. Each row segment goes out as one 64-byte streaming store, so y's
-// rows must be 64-byte aligned. (Four 16-byte streaming stores per segment measured 50% slower
-// than the portable loop's row-ordered ones.)
-CIPHERLORA_AVX512 void scatter_avx512(const int64_t* v, int64_t ldv, int64_t T, int64_t jn,
-                                      int64_t* y, int64_t ld, int64_t j0) {
-  const int64_t tb = T / 8 * 8, jb = jn / 8 * 8;
-  for (int64_t t0 = 0; t0 < tb; t0 += 8) {
-    for (int64_t i0 = 0; i0 < jb; i0 += 8) {
-      __m512i r[8], s[8];
-      for (int i = 0; i < 8; ++i) r[i] = _mm512_loadu_si512(v + (i0 + i) * ldv + t0);
-      for (int i = 0; i < 8; i += 2) {
-        s[i] = _mm512_unpacklo_epi64(r[i], r[i + 1]);
-        s[i + 1] = _mm512_unpackhi_epi64(r[i], r[i + 1]);
-      }
-      for (int i = 0; i < 8; i += 4)
-        for (int j = 0; j < 2; ++j) {
-          r[i + j] = _mm512_shuffle_i64x2(s[i + j], s[i + j + 2], 0x88);
-          r[i + j + 2] = _mm512_shuffle_i64x2(s[i + j], s[i + j + 2], 0xdd);
-        }
-      for (int j = 0; j < 4; ++j) {
-        s[j] = _mm512_shuffle_i64x2(r[j], r[j + 4], 0x88);
-        s[j + 4] = _mm512_shuffle_i64x2(r[j], r[j + 4], 0xdd);
-      }
-      for (int j = 0; j < 8; ++j) {  // s[j]: token t0 + j's 8 columns
-        int64_t* row = y + (t0 + j) * ld + j0 + i0;
-        _mm512_stream_si512(reinterpret_cast<__m512i*>(row), s[j]);
-      }
-    }
-    for (int64_t t = t0; t < t0 + 8; ++t)
-      for (int64_t i = jb; i < jn; ++i) y[t * ld + j0 + i] = v[i * ldv + t];
+// s[j] = token t0 + j's 8 values of columns i0..i0+7, from v[i·ldv + t]: 64-bit interleaves,
+// then 128-bit quarters, then halves.
+CIPHERLORA_AVX512 inline void transpose_8x8(const int64_t* v, int64_t ldv, int64_t i0, int64_t t0,
+                                            __m512i s[8]) {
+  __m512i r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm512_loadu_si512(v + (i0 + i) * ldv + t0);
+  for (int i = 0; i < 8; i += 2) {
+    s[i] = _mm512_unpacklo_epi64(r[i], r[i + 1]);
+    s[i + 1] = _mm512_unpackhi_epi64(r[i], r[i + 1]);
   }
-  for (int64_t t = tb; t < T; ++t)
-    for (int64_t i = 0; i < jn; ++i) y[t * ld + j0 + i] = v[i * ldv + t];
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; ++j) {
+      r[i + j] = _mm512_shuffle_i64x2(s[i + j], s[i + j + 2], 0x88);
+      r[i + j + 2] = _mm512_shuffle_i64x2(s[i + j], s[i + j + 2], 0xdd);
+    }
+  for (int j = 0; j < 4; ++j) {
+    s[j] = _mm512_shuffle_i64x2(r[j], r[j + 4], 0x88);
+    s[j + 4] = _mm512_shuffle_i64x2(r[j], r[j + 4], 0xdd);
+  }
+}
+
+// One 64-byte streaming store per row segment of 8 tokens: 8 int64 columns, or 16 int32 columns
+// (two 8×8 blocks narrowed and joined). Columns [i_begin, i_end) of the tile, whose destination
+// y + j0 + i_begin must be 64-byte aligned on every row. (Four 16-byte streaming stores per
+// segment measured 50% slower than the portable loop's row-ordered ones.)
+template <class Y>
+CIPHERLORA_AVX512 void scatter_blocks(const int64_t* v, int64_t ldv, int64_t tb, int64_t i_begin,
+                                      int64_t i_end, Y* y, int64_t ld, int64_t j0) {
+  constexpr int64_t kWidth = 64 / sizeof(Y);
+  for (int64_t t0 = 0; t0 < tb; t0 += 8)
+    for (int64_t i0 = i_begin; i0 < i_end; i0 += kWidth) {
+      __m512i s[8];
+      transpose_8x8(v, ldv, i0, t0, s);
+      if constexpr (sizeof(Y) == 4) {
+        __m512i h[8];
+        transpose_8x8(v, ldv, i0 + 8, t0, h);
+        for (int j = 0; j < 8; ++j)
+          s[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(s[j])),
+                                    _mm512_cvtepi64_epi32(h[j]), 1);
+      }
+      for (int j = 0; j < 8; ++j)  // s[j]: token t0 + j
+        _mm512_stream_si512(reinterpret_cast<__m512i*>(y + (t0 + j) * ld + j0 + i0), s[j]);
+    }
 }
 
 template <class X>
@@ -139,6 +148,44 @@ void gather(const X* x, int64_t T, int64_t ld, int64_t k0, int64_t kn, int32_t* 
   const bool wide = kernel == TransposeKernel::kBest && avx512_available();
   const int64_t done = wide ? gather_avx512(x, T, ld, k0, kn, xt, ldt) : 0;
   gather_portable(x, done, T, ld, k0, kn, xt, ldt);
+}
+
+// Register blocks where y's rows are 64-byte aligned, the columns before and after the aligned
+// blocks one word at a time; otherwise one token's row segment at a time, with 16-byte streaming
+// stores where y's rows allow them (int64), so that whole lines reach the write-combining buffers
+// in order. Values are narrowed to Y (the caller guarantees they fit).
+template <class Y>
+void scatter(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, Y* y, int64_t ld, int64_t j0,
+             TransposeKernel kernel) {
+  constexpr int64_t kWidth = 64 / sizeof(Y);  // columns per 64-byte row segment
+  const auto plain = [&](int64_t t_begin, int64_t t_end, int64_t i_begin, int64_t i_end) {
+    for (int64_t t = t_begin; t < t_end; ++t)
+      for (int64_t i = i_begin; i < i_end; ++i) y[t * ld + j0 + i] = static_cast<Y>(v[i * ldv + t]);
+  };
+  if (kernel == TransposeKernel::kBest && avx512_available() &&
+      reinterpret_cast<uintptr_t>(y) % 64 == 0 && ld % kWidth == 0) {
+    const int64_t head = std::min(jn, (kWidth - j0 % kWidth) % kWidth);
+    const int64_t body_end = head + (jn - head) / kWidth * kWidth, tb = T / 8 * 8;
+    scatter_blocks(v, ldv, tb, head, body_end, y, ld, j0);
+    plain(0, tb, 0, head);
+    plain(0, tb, body_end, jn);
+    plain(tb, T, 0, jn);
+    _mm_sfence();  // streaming stores are weakly ordered: publish them
+    return;
+  }
+  if constexpr (sizeof(Y) == 8) {
+    if (reinterpret_cast<uintptr_t>(y) % 16 == 0 && ld % 2 == 0 && j0 % 2 == 0 && jn % 2 == 0) {
+      for (int64_t t = 0; t < T; ++t) {
+        Y* row = y + t * ld + j0;
+        for (int64_t i = 0; i < jn; i += 2)
+          _mm_stream_si128(reinterpret_cast<__m128i*>(row + i),
+                           _mm_set_epi64x(v[(i + 1) * ldv + t], v[i * ldv + t]));
+      }
+      _mm_sfence();
+      return;
+    }
+  }
+  plain(0, T, 0, jn);
 }
 
 }  // namespace
@@ -153,31 +200,14 @@ void gather_columns(const int8_t* x, int64_t T, int64_t ld, int64_t k0, int64_t 
   gather(x, T, ld, k0, kn, xt, ldt, kernel);
 }
 
-// 8×8 register blocks when y's rows are 64-byte aligned; otherwise one token's row segment at a
-// time, with 16-byte streaming stores where y's rows allow them, so that whole lines reach the
-// write-combining buffers in order.
 void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int64_t* y, int64_t ld,
                      int64_t j0, TransposeKernel kernel) {
-  const auto aligned = [&](int words) {
-    return reinterpret_cast<uintptr_t>(y) % (8 * words) == 0 && ld % words == 0 && j0 % words == 0;
-  };
-  if (kernel == TransposeKernel::kBest && avx512_available() && aligned(8)) {
-    scatter_avx512(v, ldv, T, jn, y, ld, j0);
-    _mm_sfence();  // streaming stores are weakly ordered: publish them
-    return;
-  }
-  const bool stream = aligned(2) && jn % 2 == 0;
-  for (int64_t t = 0; t < T; ++t) {
-    int64_t* row = y + t * ld + j0;
-    if (stream) {
-      for (int64_t i = 0; i < jn; i += 2)
-        _mm_stream_si128(reinterpret_cast<__m128i*>(row + i),
-                         _mm_set_epi64x(v[(i + 1) * ldv + t], v[i * ldv + t]));
-    } else {
-      for (int64_t i = 0; i < jn; ++i) row[i] = v[i * ldv + t];
-    }
-  }
-  if (stream) _mm_sfence();  // streaming stores are weakly ordered: publish them
+  scatter(v, ldv, T, jn, y, ld, j0, kernel);
+}
+
+void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int32_t* y, int64_t ld,
+                     int64_t j0, TransposeKernel kernel) {
+  scatter(v, ldv, T, jn, y, ld, j0, kernel);
 }
 
 }  // namespace cipherlora

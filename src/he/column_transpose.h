@@ -26,5 +26,8 @@ void gather_columns(const int8_t* x, int64_t T, int64_t ld, int64_t k0, int64_t 
 // bypass the caches where rows allow it; they are fenced before returning.
 void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int64_t* y, int64_t ld,
                      int64_t j0, TransposeKernel kernel = TransposeKernel::kBest);
+// The same into an int32 y, for products known to fit 32 bits: half the bytes to write.
+void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int32_t* y, int64_t ld,
+                     int64_t j0, TransposeKernel kernel = TransposeKernel::kBest);
 
 }  // namespace cipherlora

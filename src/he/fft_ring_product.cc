@@ -141,15 +141,15 @@ void FftRingMultiplier::transform_operand(std::span<const int32_t> v, double* tr
   transform_signed(v, tr);
 }
 
-void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out) const {
+void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out, Reduce reduce) const {
   const State& st = *state_;
   ScratchLease scratch(st.pool);
   double* tr = scratch.data() + st.n;
   transform_signed(v, tr);
-  multiply_transformed(tr, out);
+  multiply_transformed(tr, out, reduce);
 }
 
-void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out) const {
+void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out, Reduce reduce) const {
   const State& st = *state_;
   const int64_t n = st.n;
   ScratchLease scratch(st.pool);
@@ -158,7 +158,8 @@ void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out) co
     st.fft->inverse_of_product(tr, st.limbs[l].data(), prod);
     accumulate_rounded(prod, n, st.offsets[l], l == 0, out);
   }
-  const uint64_t mask = st.log_q == 64 ? ~uint64_t{0} : (uint64_t{1} << st.log_q) - 1;
+  if (reduce == Reduce::kLeaveHighBits || st.log_q == 64) return;
+  const uint64_t mask = (uint64_t{1} << st.log_q) - 1;
   for (int64_t j = 0; j < n; ++j) out[j] &= mask;
 }
 

@@ -26,6 +26,10 @@ namespace cipherlora {
 
 class FftRingMultiplier {
  public:
+  // kLeaveHighBits: out is the product mod 2^64, whose low log_q bits are the result, for callers
+  // that reduce mod 2^log_q in their own next pass anyway (it saves one pass over out).
+  enum class Reduce { kModQ, kLeaveHighBits };
+
   // fixed: [N] values mod 2^log_q, read as log_q-bit two's complement; N a power of two in
   // 2^10..2^15, 2 <= log_q <= 64. operand_l2: a bound on ‖v‖₂ of every operand. tolerance: the
   // largest error allowed in an output coefficient (as a centred value mod 2^log_q); 0 = exact.
@@ -42,14 +46,14 @@ class FftRingMultiplier {
 
   // out[N] = v[N] · fixed mod (x^N + 1, 2^log_q). v within the operand bound (not checked: the
   // caller's invariant, like the RingMultiplier's operand bits). Thread-safe.
-  void multiply(std::span<const int32_t> v, uint64_t* out) const;
+  void multiply(std::span<const int32_t> v, uint64_t* out, Reduce reduce = Reduce::kModQ) const;
 
   // An operand's transformed form, N doubles, for an operand used with many multiplicands (a
   // secret, with every request's mask): skips its forward transform.
   static int64_t transformed_words(int64_t n) { return n; }
   static void transform_operand(std::span<const int8_t> v, double* tr);
   static void transform_operand(std::span<const int32_t> v, double* tr);
-  void multiply_transformed(const double* tr, uint64_t* out) const;
+  void multiply_transformed(const double* tr, uint64_t* out, Reduce reduce = Reduce::kModQ) const;
 
  private:
   struct State;

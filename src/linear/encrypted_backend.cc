@@ -28,9 +28,9 @@ uint32_t EncryptedSession::register_linear(const std::vector<int8_t>& wq, int64_
   return id;
 }
 
-template <class X>
+template <class X, class Y>
 void EncryptedSession::product(const X* x, int64_t T, int64_t K, int64_t m, const ColumnPlan& plan,
-                               uint32_t linear_id, Direction direction, int64_t* y) {
+                               uint32_t linear_id, Direction direction, Y* y) {
   auto t0 = std::chrono::steady_clock::now();
   client_.encrypt_to_bytes(x, T, K, plan, linear_id, direction, request_);
   stats_.client_seconds += seconds_since(t0);
@@ -53,6 +53,8 @@ template void EncryptedSession::product(const int32_t*, int64_t, int64_t, int64_
                                         const ColumnPlan&, uint32_t, Direction, int64_t*);
 template void EncryptedSession::product(const int8_t*, int64_t, int64_t, int64_t, const ColumnPlan&,
                                         uint32_t, Direction, int64_t*);
+template void EncryptedSession::product(const int8_t*, int64_t, int64_t, int64_t, const ColumnPlan&,
+                                        uint32_t, Direction, int32_t*);
 
 namespace {
 
@@ -99,9 +101,14 @@ class EncryptedBackend final : public LinearBackend {
       grow(x8_, T * K);
     else
       grow(x_, T * K);
+    // Products that fit 32 bits (8-bit activations) come back as int32: half the bytes to write.
+    const bool narrow = bytes && plan.log_q - plan.log_delta <= 32;
     grow(scale_, T);
     grow(zp_, T);
-    grow(acc_, T * m);
+    if (narrow)
+      grow(acc32_, T * m);
+    else
+      grow(acc_, T * m);
     try {
       quantize_per_token(a, T, K, n_bits_, q_.data(), scale_.data(), zp_.data(), col_scale);
       if (bytes)
@@ -110,7 +117,9 @@ class EncryptedBackend final : public LinearBackend {
         for (int64_t i = 0; i < T * K; ++i) x_[i] = static_cast<int32_t>(q_[i]) - center_;
       for (int64_t t0 = 0; t0 < T; t0 += plan.n()) {
         const int64_t tc = std::min(plan.n(), T - t0);
-        if (bytes)
+        if (narrow)
+          session_->product(x8_.data() + t0 * K, tc, K, m, plan, id_, dir, acc32_.data() + t0 * m);
+        else if (bytes)
           session_->product(x8_.data() + t0 * K, tc, K, m, plan, id_, dir, acc_.data() + t0 * m);
         else
           session_->product(x_.data() + t0 * K, tc, K, m, plan, id_, dir, acc_.data() + t0 * m);
@@ -119,6 +128,12 @@ class EncryptedBackend final : public LinearBackend {
       throw Error("linear " + name_ + " " + what + ": " + e.what());
     }
     // Σ_k (q − c)·W + (c − zp)·Σ_k W = Σ_k (q − zp)·W, the quantized backend's integer.
+    if (narrow) {
+      grow(shift_, T);
+      for (int64_t t = 0; t < T; ++t) shift_[t] = center_ - zp_[t];
+      dequantize_rows_shifted(acc32_.data(), T, m, shift_.data(), sum, scale_.data(), out_scale, y);
+      return;
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < T; ++t) {
       const int64_t shift = center_ - zp_[t];
@@ -135,12 +150,15 @@ class EncryptedBackend final : public LinearBackend {
   uint32_t id_ = 0;
   ColumnPlan forward_plan_, backward_plan_;
   // Scratch reused across calls.
-  std::vector<uint16_t> q_;                              // [T, K]
-  std::vector<int32_t> x_;                               // [T, K] centred, for more than 8 bits
-  std::vector<int8_t> x8_;                               // [T, K] centred, for 8 bits or fewer
-  std::vector<float> scale_;                             // [T]
-  std::vector<int32_t> zp_;                              // [T]
-  std::vector<int64_t, AlignedAllocator<int64_t>> acc_;  // [T, m], whole-line streaming stores
+  std::vector<uint16_t> q_;     // [T, K]
+  std::vector<int32_t> x_;      // [T, K] centred, for more than 8 bits
+  std::vector<int8_t> x8_;      // [T, K] centred, for 8 bits or fewer
+  std::vector<float> scale_;    // [T]
+  std::vector<int32_t> zp_;     // [T]
+  std::vector<int32_t> shift_;  // [T] centre − zero point
+  // [T, m] products, written with whole-line streaming stores: int32 when they fit.
+  std::vector<int64_t, AlignedAllocator<int64_t>> acc_;
+  std::vector<int32_t, AlignedAllocator<int32_t>> acc32_;
 };
 
 }  // namespace

@@ -48,10 +48,10 @@ class EncryptedSession {
   uint32_t register_linear(const std::vector<int8_t>& wq, int64_t out, int64_t in);
 
   // Encrypts x [T, K] (T <= plan.n(); int32_t, or int8_t for 8-bit activations), has the worker
-  // multiply, decrypts y [T, m].
-  template <class X>
+  // multiply, decrypts y [T, m] (int64_t, or int32_t when the plan's products fit 32 bits).
+  template <class X, class Y>
   void product(const X* x, int64_t T, int64_t K, int64_t m, const ColumnPlan& plan,
-               uint32_t linear_id, Direction direction, int64_t* y);
+               uint32_t linear_id, Direction direction, Y* y);
 
   const EncryptedStats& stats() const { return stats_; }
 

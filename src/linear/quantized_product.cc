@@ -137,6 +137,18 @@ void dequantize_rows(const int64_t* acc, int64_t T, int64_t N, const float* row_
   }
 }
 
+void dequantize_rows_shifted(const int32_t* acc, int64_t T, int64_t N, const int32_t* shift,
+                             const int32_t* sum, const float* row_scale, const float* col_scale,
+                             float* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < T; ++t) {
+    const int32_t* row = acc + t * N;
+    const int64_t s = shift[t];
+    dequantize_row([row, s, sum](int64_t n) { return int64_t{row[n]} + s * sum[n]; }, N,
+                   row_scale[t], col_scale, y + t * N);
+  }
+}
+
 void quantized_product(Int8Kernel kernel, const QuantizedTokens& a, const Int8Operand& b,
                        QuantizedProductBuffers& buffers, float* y) {
   check_operands(a, b);

@@ -64,6 +64,13 @@ void quantized_product_exact(Int8Kernel kernel, const QuantizedTokens& a, const 
 void dequantize_rows(const int64_t* acc, int64_t T, int64_t N, const float* row_scale,
                      const float* col_scale, float* y);
 
+// y [T, N] = dequantize(acc [T, N] + shift [T] ⊗ sum [N], row_scale, col_scale or 1): the same
+// epilogue for products of centred activations (the encrypted backend's 8-bit path), whose
+// zero-point correction shift[t]·sum[n] is folded in here instead of in a pass of its own.
+void dequantize_rows_shifted(const int32_t* acc, int64_t T, int64_t N, const int32_t* shift,
+                             const int32_t* sum, const float* row_scale, const float* col_scale,
+                             float* y);
+
 // y [T, N] = the dequantized product above (overwritten).
 void quantized_product(Int8Kernel kernel, const QuantizedTokens& a, const Int8Operand& b,
                        QuantizedProductBuffers& buffers, float* y);

@@ -76,6 +76,13 @@ void run_case(const Case& c, std::mt19937_64& rng) {
     std::vector<int64_t> y8(c.T * c.m);
     client.decrypt(view_response(worker.handle(request8)), plan, c.T, c.m, y8.data());
     ASSERT_EQ(y8, y);
+    // ... and products that fit 32 bits may come back as int32 (the backend's 8-bit path).
+    if (plan.log_q - plan.log_delta <= 32) {
+      client.encrypt_to_bytes(x8.data(), c.T, c.K, plan, id, Direction::kForward, request8);
+      std::vector<int32_t> y32(c.T * c.m);
+      client.decrypt(view_response(worker.handle(request8)), plan, c.T, c.m, y32.data());
+      ASSERT_EQ(std::vector<int64_t>(y32.begin(), y32.end()), y);
+    }
   }
 
   for (int64_t t = 0; t < c.T; ++t)
@@ -98,6 +105,25 @@ TEST(ColumnProduct, DecryptsExactlyTheIntegerProduct) {
       {4096, 4096, 2, 1 << 15, 2},
   };
   for (const Case& c : cases) run_case(c, rng);
+}
+
+// 16-bit activations over K = 4096 give products wider than 32 bits: an int32 output is refused
+// with an error, not silently truncated.
+TEST(ColumnProduct, Int32OutputRefusedForProductsWiderThan32Bits) {
+  const int64_t T = 4, K = 4096, m = 2;
+  std::vector<int8_t> wq(m * K, 127);
+  std::vector<int32_t> x(T * K, 1 << 15);
+  const ColumnPlan plan = plan_for(wq, K, m, 1 << 15);
+  ASSERT_GT(plan.log_q - plan.log_delta, 32) << plan.describe();
+  ColumnWorker worker;
+  const uint32_t id = worker.add_linear(wq, m, K);
+  ColumnClient client;
+  client.add_linear(wq, m, K);
+  const std::vector<uint8_t> request =
+      client.encrypt_to_bytes(x.data(), T, K, plan, id, Direction::kForward);
+  const std::vector<uint8_t> reply = worker.handle(request);
+  std::vector<int32_t> y32(T * m);
+  EXPECT_THROW(client.decrypt(view_response(reply), plan, T, m, y32.data()), Error);
 }
 
 TEST(ColumnProduct, BackwardDirectionUsesTheTransposedWeight) {

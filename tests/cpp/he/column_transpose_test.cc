@@ -31,26 +31,35 @@ TEST_P(ColumnTranspose, GatherMatchesTheDefinition) {
       }
 }
 
-TEST_P(ColumnTranspose, ScatterMatchesTheDefinition) {
+// Y = int64_t or int32_t (values then within int32). Tiles start at aligned and unaligned columns
+// (j0 = 1, 8, 13: head columns before the first whole 64-byte segment).
+template <class Y>
+void check_scatter(TransposeKernel kernel) {
   std::mt19937_64 rng(2);
   for (int64_t T : {1, 8, 9, 16, 40})
-    for (int64_t jn : {1, 8, 11, 16, 64})
-      for (int64_t j0 : {0, 1, 8}) {
-        const int64_t m = j0 + jn + (j0 == 1 ? 3 : 0), ldv = T + 16;
+    for (int64_t jn : {1, 8, 11, 16, 40, 64})
+      for (int64_t j0 : {0, 1, 8, 13}) {
+        const int64_t m = (j0 + jn + 15) / 16 * 16 + (j0 == 1 ? 3 : 0), ldv = T + 16;
         std::vector<int64_t> v(jn * ldv);
-        AlignedBuffer<int64_t> y(T * m + 8);  // 64-byte aligned: the streaming path when shift = 0
-        for (auto& e : v) e = static_cast<int64_t>(rng());
+        for (auto& e : v) e = static_cast<Y>(rng());
+        AlignedBuffer<Y> y(T * m + 8);  // 64-byte aligned: the register path when shift = 0
         for (int64_t shift : {0, 1}) {  // y itself aligned as allocated, and one word off
-          std::fill_n(y.data(), y.size(), -7);
-          int64_t* out = y.data() + shift;
-          scatter_columns(v.data(), ldv, T, jn, out, m, j0, GetParam());
+          std::fill_n(y.data(), y.size(), Y{-7});
+          Y* out = y.data() + shift;
+          scatter_columns(v.data(), ldv, T, jn, out, m, j0, kernel);
           for (int64_t t = 0; t < T; ++t)
             for (int64_t j = 0; j < m; ++j) {
               const int64_t want = j >= j0 && j < j0 + jn ? v[(j - j0) * ldv + t] : -7;
-              ASSERT_EQ(out[t * m + j], want) << T << " " << jn << " " << j0 << " " << shift;
+              ASSERT_EQ(out[t * m + j], want)
+                  << sizeof(Y) << " " << T << " " << jn << " " << j0 << " " << shift;
             }
         }
       }
+}
+
+TEST_P(ColumnTranspose, ScatterMatchesTheDefinition) {
+  check_scatter<int64_t>(GetParam());
+  check_scatter<int32_t>(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, ColumnTranspose,

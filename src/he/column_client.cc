@@ -44,37 +44,43 @@ int64_t balanced_tile(int64_t columns, int threads, int64_t max_tile) {
   return (columns + tiles - 1) / tiles;
 }
 
-// Column k of the body from its mask product: b[n] = (b[n] + e[n] + (x[n] << shift)) mod 2^log_q,
-// with x[n] = 0 for n >= T (padding tokens). b, e: [N]; x: [T]. b comes in mod 2^64 (only its low
-// log_q bits are the product), which the reduction here makes whole.
-CIPHERLORA_VECTOR_CLONES void finish_body(uint64_t* b, const int32_t* e, const int32_t* x,
-                                          int64_t T, int64_t N, int shift, uint64_t q_mask) {
-  for (int64_t n = 0; n < T; ++n)
-    b[n] = (b[n] + static_cast<uint64_t>(int64_t{e[n]}) +
-            (static_cast<uint64_t>(int64_t{x[n]}) << shift)) &
+// Column k of the body, folded into the mask product's last limb (FftRingMultiplier::LastLimb):
+// b[n] = (b[n] + round_limb(prod[n])·2^offset + e[n] + (x[n] << shift)) mod 2^log_q, with b[n]
+// taken as 0 when `first` and x[n] = 0 for n >= T (padding tokens). b, prod, e: [N]; x: [T].
+CIPHERLORA_VECTOR_CLONES void finish_body(uint64_t* b, const double* prod, int offset, bool first,
+                                          const int32_t* e, const int32_t* x, int64_t T, int64_t N,
+                                          int shift, uint64_t q_mask) {
+  for (int64_t n = 0; n < N; ++n) {
+    const uint64_t message = n < T ? static_cast<uint64_t>(int64_t{x[n]}) << shift : 0;
+    b[n] = ((first ? 0 : b[n]) + (static_cast<uint64_t>(round_limb(prod[n])) << offset) +
+            static_cast<uint64_t>(int64_t{e[n]}) + message) &
            q_mask;
-  for (int64_t n = T; n < N; ++n) b[n] = (b[n] + static_cast<uint64_t>(int64_t{e[n]})) & q_mask;
+  }
 }
 
-// The decryption of one column: phase = (b << b_shift) − as = Δ·y + small mod 2^log_q, rounded to
-// the nearest multiple of Δ = 2^d and read as a y_bits-bit two's complement value; the error
-// phase − Δ·y, centred, to err when given. b, as: [T] (the first T coefficients; as mod 2^64,
-// reduced here); y, err: [T]. Branch-free, so it vectorizes.
-CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as, int64_t T,
+// The decryption of one column, folded into the mask product's last limb: the product is
+// as[t] + round_limb(prod[t])·2^offset (as[t] taken as 0 when `first`), the phase
+// (b << b_shift) − product = Δ·y + small mod 2^log_q, rounded to the nearest multiple of Δ = 2^d
+// and read as a y_bits-bit two's complement value; the error phase − Δ·y, centred, to err when
+// given. b, as, prod: [T] (the first T coefficients); y, err: [T]. Branch-free, so it vectorizes.
+CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as,
+                                           const double* prod, int offset, bool first, int64_t T,
                                            int b_shift, int log_q, int d, int64_t* y,
                                            int64_t* err) {
   const uint64_t q_mask = low_mask(log_q), half_delta = uint64_t{1} << (d - 1);
   const int y_shift = 64 - (log_q - d), q_shift = 64 - log_q;
   for (int64_t t = 0; t < T; ++t) {
-    const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
-    y[t] = static_cast<int64_t>((((phase + half_delta) & q_mask) >> d) << y_shift) >> y_shift;
-  }
-  if (err)
-    for (int64_t t = 0; t < T; ++t) {
-      const uint64_t phase = ((b[t] << b_shift) - as[t]) & q_mask;
-      const uint64_t e = (phase - (static_cast<uint64_t>(y[t]) << d)) & q_mask;
+    const uint64_t product =
+        (first ? 0 : as[t]) + (static_cast<uint64_t>(round_limb(prod[t])) << offset);
+    const uint64_t phase = ((b[t] << b_shift) - product) & q_mask;
+    const int64_t value =
+        static_cast<int64_t>((((phase + half_delta) & q_mask) >> d) << y_shift) >> y_shift;
+    y[t] = value;
+    if (err) {
+      const uint64_t e = (phase - (static_cast<uint64_t>(value) << d)) & q_mask;
       err[t] = static_cast<int64_t>(e << q_shift) >> q_shift;
     }
+  }
 }
 
 // v.resize(size) for vectors of secret values: when the storage moves, the old copy is wiped
@@ -303,11 +309,13 @@ void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const Colum
         gather_columns(x, T, K, k0, kn, xt.data(), ldx);
         GaussianSampler::standard().sample(noise_seed, k0 * N, kn * N, e.data());
         for (int64_t i = 0; i < kn; ++i) {
-          // finish_body reduces mod 2^log_q
+          const int32_t* ei = e.data() + i * N;
+          const int32_t* xi = xt.data() + i * ldx;
           mask.multiply_transformed(keys.transformed_for(k0 + i), b.data(),
-                                    FftRingMultiplier::Reduce::kLeaveHighBits);
-          finish_body(b.data(), e.data() + i * N, xt.data() + i * ldx, T, N, plan.log_delta,
-                      q_mask);
+                                    [&](const double* prod, int offset, bool first, uint64_t* out) {
+                                      finish_body(out, prod, offset, first, ei, xi, T, N,
+                                                  plan.log_delta, q_mask);
+                                    });
           sink(k0 + i, b.data());
         }
       } catch (...) {
@@ -425,10 +433,13 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
       try {
         for (int64_t i = 0; i < jn; ++i) {
           fetch(j0 + i, b.data());
+          int64_t* vi = vals.data() + i * ldv;
+          int64_t* erri = residual ? errs.data() + i * ldv : nullptr;
           mask.multiply(std::span(s_out + (j0 + i) * N, N), as.data(),
-                        FftRingMultiplier::Reduce::kLeaveHighBits);  // round_column reduces
-          round_column(b.data(), as.data(), T, b_shift, plan.log_q, plan.log_delta,
-                       vals.data() + i * ldv, residual ? errs.data() + i * ldv : nullptr);
+                        [&](const double* prod, int offset, bool first, uint64_t* out) {
+                          round_column(b.data(), out, prod, offset, first, T, b_shift, plan.log_q,
+                                       plan.log_delta, vi, erri);
+                        });
         }
       } catch (...) {
 #pragma omp critical(column_client_failure)

@@ -22,16 +22,11 @@ int log2_degree(int64_t n) {
   return log_n;
 }
 
-// acc[j] (= or +=) round(c[j]) · 2^offset mod 2^64, c [n] within 2^62 of zero. Rounding half
-// away from zero by truncation after ±0.5: exact for the values that matter (within 1/4 of an
-// integer and below 2^51, or so large that every double is an integer).
+// acc[j] (= or +=) round_limb(c[j]) · 2^offset mod 2^64, c [n] within 2^62 of zero.
 CIPHERLORA_VECTOR_CLONES void accumulate_rounded(const double* c, int64_t n, int offset, bool first,
                                                  uint64_t* acc) {
-  for (int64_t j = 0; j < n; ++j) {
-    const double x = c[j];
-    const uint64_t r = static_cast<uint64_t>(static_cast<int64_t>(x + (x < 0 ? -0.5 : 0.5)));
-    acc[j] = (first ? 0 : acc[j]) + (r << offset);
-  }
+  for (int64_t j = 0; j < n; ++j)
+    acc[j] = (first ? 0 : acc[j]) + (static_cast<uint64_t>(round_limb(c[j])) << offset);
 }
 
 // v [N] signed -> tr [N] transformed.
@@ -152,15 +147,39 @@ void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out, Redu
 void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out, Reduce reduce) const {
   const State& st = *state_;
   const int64_t n = st.n;
+  const bool masked = reduce == Reduce::kModQ && st.log_q < 64;
+  const uint64_t mask = masked ? (uint64_t{1} << st.log_q) - 1 : ~uint64_t{0};
+  multiply_transformed(
+      tr, out, [n, masked, mask](const double* prod, int offset, bool first, uint64_t* acc) {
+        accumulate_rounded(prod, n, offset, first, acc);
+        if (masked)
+          for (int64_t j = 0; j < n; ++j) acc[j] &= mask;
+      });
+}
+
+void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out,
+                                             const LastLimb& last) const {
+  const State& st = *state_;
+  const int64_t n = st.n;
   ScratchLease scratch(st.pool);
   double* prod = scratch.data();  // [N]: the product's coefficients
-  for (size_t l = 0; l < st.limbs.size(); ++l) {
+  const size_t limbs = st.limbs.size();
+  for (size_t l = 0; l < limbs; ++l) {
     st.fft->inverse_of_product(tr, st.limbs[l].data(), prod);
-    accumulate_rounded(prod, n, st.offsets[l], l == 0, out);
+    if (l + 1 < limbs)
+      accumulate_rounded(prod, n, st.offsets[l], l == 0, out);
+    else
+      last(prod, st.offsets[l], l == 0, out);
   }
-  if (reduce == Reduce::kLeaveHighBits || st.log_q == 64) return;
-  const uint64_t mask = (uint64_t{1} << st.log_q) - 1;
-  for (int64_t j = 0; j < n; ++j) out[j] &= mask;
+}
+
+void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out,
+                                 const LastLimb& last) const {
+  const State& st = *state_;
+  ScratchLease scratch(st.pool);
+  double* tr = scratch.data() + st.n;
+  transform_signed(v, tr);
+  multiply_transformed(tr, out, last);
 }
 
 }  // namespace cipherlora

@@ -19,10 +19,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
 namespace cipherlora {
+
+// The nearest integer to a limb product's coefficient c (within 2^62 of zero), half away from zero
+// by truncation after ±0.5: exact for the values that matter (within 1/4 of an integer and below
+// 2^51, or so large that every double is an integer). Shared by the fused last-limb passes.
+inline int64_t round_limb(double c) {
+  return static_cast<int64_t>(c + (c < 0 ? -0.5 : 0.5));
+}
 
 class FftRingMultiplier {
  public:
@@ -54,6 +62,14 @@ class FftRingMultiplier {
   static void transform_operand(std::span<const int8_t> v, double* tr);
   static void transform_operand(std::span<const int32_t> v, double* tr);
   void multiply_transformed(const double* tr, uint64_t* out, Reduce reduce = Reduce::kModQ) const;
+
+  // The same with the sum's last step handed to the caller, who folds its own pass over the result
+  // into it (encryption adds noise and message, decryption rounds to the plaintext): last(prod,
+  // offset, first, out) must leave out[j] + round_limb(prod[j])·2^offset in out[j] (only the
+  // latter when first, i.e. with a single limb), mod 2^log_q. prod: [N] the last limb's product.
+  using LastLimb = std::function<void(const double* prod, int offset, bool first, uint64_t* out)>;
+  void multiply_transformed(const double* tr, uint64_t* out, const LastLimb& last) const;
+  void multiply(std::span<const int32_t> v, uint64_t* out, const LastLimb& last) const;
 
  private:
   struct State;

@@ -4,10 +4,12 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <deque>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/error.h"
@@ -287,10 +289,12 @@ class Int8Gemm {
 // when the thread works on a shared D.
 struct Scratch {
   Scratch(Int8Kernel kernel, int64_t rows, int64_t c_size, int64_t d_size, int64_t sums_size)
-      : gemm(kernel, rows),
+      : shape{rows, c_size, d_size, sums_size},
+        gemm(kernel, rows),
         C(new int32_t[c_size]),
         D(d_size > 0 ? new uint32_t[d_size / 4] : nullptr),
         sums(sums_size > 0 ? new uint64_t[sums_size] : nullptr) {}
+  std::array<int64_t, 4> shape;  // the constructor's sizes: a cached Scratch is reused for them
   Int8Gemm gemm;
   std::unique_ptr<int32_t[]> C;      // [mb, columns]
   std::unique_ptr<uint32_t[]> D;     // [K chunk, columns] s8 in either layout
@@ -299,8 +303,41 @@ struct Scratch {
 
 }  // namespace
 
+// Scratch objects returned by finished calls, for the next call with the same shapes. A few per
+// thread at most: the shapes depend only on (count, log_q, N), which a worker repeats.
+struct Mod2kWeights::ScratchCache {
+  std::unique_ptr<Scratch> acquire(Int8Kernel kernel, int64_t rows, int64_t c_size, int64_t d_size,
+                                   int64_t sums_size) {
+    const std::array<int64_t, 4> shape{rows, c_size, d_size, sums_size};
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      for (auto it = free.begin(); it != free.end(); ++it)
+        if ((*it)->shape == shape) {
+          std::unique_ptr<Scratch> s = std::move(*it);
+          free.erase(it);
+          return s;
+        }
+    }
+    return std::make_unique<Scratch>(kernel, rows, c_size, d_size, sums_size);
+  }
+  void release(std::unique_ptr<Scratch> s) {
+    if (!s) return;
+    const std::lock_guard<std::mutex> lock(mutex);
+    free.push_back(std::move(s));
+    const size_t keep = 4 * static_cast<size_t>(std::max(1, num_threads()));
+    if (free.size() > keep) free.erase(free.begin());
+  }
+
+  std::mutex mutex;
+  std::vector<std::unique_ptr<Scratch>> free;
+};
+
+Mod2kWeights::~Mod2kWeights() = default;
+Mod2kWeights::Mod2kWeights(Mod2kWeights&&) noexcept = default;
+Mod2kWeights& Mod2kWeights::operator=(Mod2kWeights&&) noexcept = default;
+
 Mod2kWeights::Mod2kWeights(Int8Kernel kernel, const int8_t* W, int64_t K, int64_t m, bool trans_w)
-    : kernel_(kernel), K_(K), m_(m) {
+    : kernel_(kernel), K_(K), m_(m), cache_(std::make_unique<ScratchCache>()) {
   require(K > 0 && m > 0,
           "mod2k weights: bad shape K=" + std::to_string(K) + " m=" + std::to_string(m));
   require(kernel != Int8Kernel::kOneDnn || onednn_int8_exact(),
@@ -374,8 +411,8 @@ void Mod2kWeights::products(int count, const uint64_t* const* in, int64_t N, int
   {
     std::unique_ptr<Scratch> s;
     guarded([&] {
-      s = std::make_unique<Scratch>(kernel_, mb, mb * cols_max, by_coefficients ? d_size : 0,
-                                    by_coefficients ? count * nb : 0);
+      s = cache_->acquire(kernel_, mb, mb * cols_max, by_coefficients ? d_size : 0,
+                          by_coefficients ? count * nb : 0);
     });
     uint32_t* D = by_coefficients ? (s ? s->D.get() : nullptr) : shared_D.get();
     uint64_t* sums = by_coefficients ? (s ? s->sums.get() : nullptr) : shared_sums.get();
@@ -419,6 +456,7 @@ void Mod2kWeights::products(int count, const uint64_t* const* in, int64_t N, int
             if (s) guarded([&] { rows_of(b, jb * mb); });
         }
     }
+    cache_->release(std::move(s));
   }
   if (error) std::rethrow_exception(error);
 }

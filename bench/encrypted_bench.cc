@@ -88,8 +88,8 @@ int main(int argc, char** argv) {
     client.add_linear(wq, m, K);
     std::vector<uint8_t> request, response;
     // As the encrypted backend's: 64-byte aligned for whole-line streaming stores.
-    std::vector<int64_t, AlignedAllocator<int64_t>> y64(x32 ? T * m : 0);
-    std::vector<int32_t, AlignedAllocator<int32_t>> y32(x32 ? 0 : T * m);
+    LargeVector<int64_t> y64(x32 ? T * m : 0);
+    LargeVector<int32_t> y32(x32 ? 0 : T * m);
     // Round 0 includes the client's one-time set-up for this weight; rounds 1..reps are timed.
     double t_enc = 1e30, t_worker = 1e30, t_dec = 1e30, t_first_dec = 0;
     for (int r = 0; r <= reps; ++r) {

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/aligned_allocator.h"
 #include "common/error.h"
 #include "common/grow.h"
 #include "he/bit_packing.h"
@@ -63,10 +64,10 @@ CIPHERLORA_VECTOR_CLONES void finish_body(uint64_t* b, const double* prod, int o
 // (b << b_shift) − product = Δ·y + small mod 2^log_q, rounded to the nearest multiple of Δ = 2^d
 // and read as a y_bits-bit two's complement value; the error phase − Δ·y, centred, to err when
 // given. b, as, prod: [T] (the first T coefficients); y, err: [T]. Branch-free, so it vectorizes.
+template <class Y>
 CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as,
                                            const double* prod, int offset, bool first, int64_t T,
-                                           int b_shift, int log_q, int d, int64_t* y,
-                                           int64_t* err) {
+                                           int b_shift, int log_q, int d, Y* y, int64_t* err) {
   const uint64_t q_mask = low_mask(log_q), half_delta = uint64_t{1} << (d - 1);
   const int y_shift = 64 - (log_q - d), q_shift = 64 - log_q;
   for (int64_t t = 0; t < T; ++t) {
@@ -75,7 +76,7 @@ CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as
     const uint64_t phase = ((b[t] << b_shift) - product) & q_mask;
     const int64_t value =
         static_cast<int64_t>((((phase + half_delta) & q_mask) >> d) << y_shift) >> y_shift;
-    y[t] = value;
+    y[t] = static_cast<Y>(value);
     if (err) {
       const uint64_t e = (phase - (static_cast<uint64_t>(value) << d)) & q_mask;
       err[t] = static_cast<int64_t>(e << q_shift) >> q_shift;
@@ -85,10 +86,11 @@ CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as
 
 // v.resize(size) for vectors of secret values: when the storage moves, the old copy is wiped
 // before it is freed instead of being left behind in the heap.
-template <class T>
-void grow_wiped(std::vector<T>& v, size_t size) {
+template <class V>
+void grow_wiped(V& v, size_t size) {
+  using T = typename V::value_type;
   if (size > v.capacity()) {
-    std::vector<T> bigger;
+    V bigger;
     bigger.reserve(std::max(size, 2 * v.capacity()));
     bigger.assign(v.begin(), v.end());
     sodium_memzero(v.data(), v.size() * sizeof(T));
@@ -154,13 +156,13 @@ struct ColumnClient::Keys {
   int log_n;
   int64_t n;
   Seed secret_master, mask_master, noise_master;
-  std::vector<int8_t> secrets;      // [K][N], grown on demand
-  std::vector<double> transformed;  // [K][N], the secrets' transformed forms
+  LargeVector<int8_t> secrets;      // [K][N], grown on demand
+  LargeVector<double> transformed;  // [K][N], the secrets' transformed forms
   // s'_j of a weight and direction, [m][N], and the public bound on their norms. Not kept
   // transformed like the secrets: at twice the memory (for SmolLM2-135M, 4 GB instead of 2)
   // that would save one transform of the three in each decryption product.
   struct Combined {
-    std::vector<int32_t> values;
+    LargeVector<int32_t> values;
     double l2_bound = 0;  // combined_secret_l2_bound()
   };
   std::map<std::pair<uint32_t, Direction>, Combined> combined;
@@ -176,6 +178,7 @@ struct ColumnClient::ThreadScratch {
   std::vector<uint64_t> b, as;
   std::vector<int32_t> e, xt;
   std::vector<int64_t> vals, errs;
+  std::vector<int32_t> vals32;  // vals for int32 outputs
   ThreadScratch() = default;
   ThreadScratch(ThreadScratch&&) noexcept = default;
   ThreadScratch& operator=(ThreadScratch&&) noexcept = default;
@@ -185,6 +188,7 @@ struct ColumnClient::ThreadScratch {
     sodium_memzero(e.data(), e.size() * sizeof(int32_t));
     sodium_memzero(xt.data(), xt.size() * sizeof(int32_t));
     sodium_memzero(vals.data(), vals.size() * sizeof(int64_t));
+    sodium_memzero(vals32.data(), vals32.size() * sizeof(int32_t));
     sodium_memzero(errs.data(), errs.size() * sizeof(int64_t));
   }
 };
@@ -421,11 +425,16 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
     ThreadScratch& scratch = scratch_[omp_get_thread_num()];
     grow(scratch.b, N);
     grow(scratch.as, N);
-    grow(scratch.vals, tile_width * ldv);
+    std::vector<Y>& vals = [&]() -> std::vector<Y>& {
+      if constexpr (sizeof(Y) == 4)
+        return scratch.vals32;
+      else
+        return scratch.vals;
+    }();
+    grow(vals, tile_width * ldv);
     if (residual) grow(scratch.errs, tile_width * ldv);
     std::vector<uint64_t>& b = scratch.b;
     std::vector<uint64_t>& as = scratch.as;
-    std::vector<int64_t>& vals = scratch.vals;
     std::vector<int64_t>& errs = scratch.errs;
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
@@ -433,7 +442,7 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
       try {
         for (int64_t i = 0; i < jn; ++i) {
           fetch(j0 + i, b.data());
-          int64_t* vi = vals.data() + i * ldv;
+          Y* vi = vals.data() + i * ldv;
           int64_t* erri = residual ? errs.data() + i * ldv : nullptr;
           mask.multiply(std::span(s_out + (j0 + i) * N, N), as.data(),
                         [&](const double* prod, int offset, bool first, uint64_t* out) {

@@ -118,26 +118,25 @@ CIPHERLORA_AVX512 inline void transpose_8x8(const int64_t* v, int64_t ldv, int64
   }
 }
 
-// One 64-byte streaming store per row segment of 8 tokens: 8 int64 columns, or 16 int32 columns
-// (two 8×8 blocks narrowed and joined). Columns [i_begin, i_end) of the tile, whose destination
-// y + j0 + i_begin must be 64-byte aligned on every row. (Four 16-byte streaming stores per
-// segment measured 50% slower than the portable loop's row-ordered ones.)
+// One 64-byte streaming store per row segment: 8 tokens × 8 int64 columns, or 16 tokens × 16
+// int32 columns, per register block. Columns [i_begin, i_end) of the tile, whose destination
+// y + j0 + i_begin must be 64-byte aligned on every row; tokens below tb (a multiple of the block).
+// (Four 16-byte streaming stores per segment measured 50% slower than the portable loop's
+// row-ordered ones.)
 template <class Y>
-CIPHERLORA_AVX512 void scatter_blocks(const int64_t* v, int64_t ldv, int64_t tb, int64_t i_begin,
+CIPHERLORA_AVX512 void scatter_blocks(const Y* v, int64_t ldv, int64_t tb, int64_t i_begin,
                                       int64_t i_end, Y* y, int64_t ld, int64_t j0) {
   constexpr int64_t kWidth = 64 / sizeof(Y);
-  for (int64_t t0 = 0; t0 < tb; t0 += 8)
+  for (int64_t t0 = 0; t0 < tb; t0 += kWidth)
     for (int64_t i0 = i_begin; i0 < i_end; i0 += kWidth) {
-      __m512i s[8];
-      transpose_8x8(v, ldv, i0, t0, s);
-      if constexpr (sizeof(Y) == 4) {
-        __m512i h[8];
-        transpose_8x8(v, ldv, i0 + 8, t0, h);
-        for (int j = 0; j < 8; ++j)
-          s[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(s[j])),
-                                    _mm512_cvtepi64_epi32(h[j]), 1);
+      __m512i s[kWidth];
+      if constexpr (sizeof(Y) == 8) {
+        transpose_8x8(v, ldv, i0, t0, s);
+      } else {
+        for (int i = 0; i < 16; ++i) s[i] = _mm512_loadu_si512(v + (i0 + i) * ldv + t0);
+        transpose_16x16(s);
       }
-      for (int j = 0; j < 8; ++j)  // s[j]: token t0 + j
+      for (int j = 0; j < kWidth; ++j)  // s[j]: token t0 + j
         _mm512_stream_si512(reinterpret_cast<__m512i*>(y + (t0 + j) * ld + j0 + i0), s[j]);
     }
 }
@@ -153,19 +152,19 @@ void gather(const X* x, int64_t T, int64_t ld, int64_t k0, int64_t kn, int32_t* 
 // Register blocks where y's rows are 64-byte aligned, the columns before and after the aligned
 // blocks one word at a time; otherwise one token's row segment at a time, with 16-byte streaming
 // stores where y's rows allow them (int64), so that whole lines reach the write-combining buffers
-// in order. Values are narrowed to Y (the caller guarantees they fit).
+// in order.
 template <class Y>
-void scatter(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, Y* y, int64_t ld, int64_t j0,
+void scatter(const Y* v, int64_t ldv, int64_t T, int64_t jn, Y* y, int64_t ld, int64_t j0,
              TransposeKernel kernel) {
-  constexpr int64_t kWidth = 64 / sizeof(Y);  // columns per 64-byte row segment
+  constexpr int64_t kWidth = 64 / sizeof(Y);  // columns (and tokens) per register block
   const auto plain = [&](int64_t t_begin, int64_t t_end, int64_t i_begin, int64_t i_end) {
     for (int64_t t = t_begin; t < t_end; ++t)
-      for (int64_t i = i_begin; i < i_end; ++i) y[t * ld + j0 + i] = static_cast<Y>(v[i * ldv + t]);
+      for (int64_t i = i_begin; i < i_end; ++i) y[t * ld + j0 + i] = v[i * ldv + t];
   };
   if (kernel == TransposeKernel::kBest && avx512_available() &&
       reinterpret_cast<uintptr_t>(y) % 64 == 0 && ld % kWidth == 0) {
     const int64_t head = std::min(jn, (kWidth - j0 % kWidth) % kWidth);
-    const int64_t body_end = head + (jn - head) / kWidth * kWidth, tb = T / 8 * 8;
+    const int64_t body_end = head + (jn - head) / kWidth * kWidth, tb = T / kWidth * kWidth;
     scatter_blocks(v, ldv, tb, head, body_end, y, ld, j0);
     plain(0, tb, 0, head);
     plain(0, tb, body_end, jn);
@@ -205,7 +204,7 @@ void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int64
   scatter(v, ldv, T, jn, y, ld, j0, kernel);
 }
 
-void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int32_t* y, int64_t ld,
+void scatter_columns(const int32_t* v, int64_t ldv, int64_t T, int64_t jn, int32_t* y, int64_t ld,
                      int64_t j0, TransposeKernel kernel) {
   scatter(v, ldv, T, jn, y, ld, j0, kernel);
 }

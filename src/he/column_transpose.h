@@ -1,8 +1,8 @@
 // The client's transposes between the token-major matrices of the linear backend and its
 // column-per-ciphertext layout: x [T, K] -> one row of T tokens per column k (encryption), and
 // per-column results -> y [T, m] (decryption). Both matrices are far larger than the caches. On
-// AVX-512 both move square blocks through registers (16×16 words in, 8×8 words out) so that each
-// row of x or y is touched one whole cache line at a time; the scatter writes y (once) with
+// AVX-512 both move square blocks through registers (16×16 32-bit words, 8×8 64-bit words) so that
+// each row of x or y is touched one whole cache line at a time; the scatter writes y (once) with
 // streaming stores. The portable path moves one word at a time.
 //
 //   gather_columns(x, T, K, k0, kn, xt, ldt);     // xt[i·ldt + t] = x[t·K + k0 + i]
@@ -26,8 +26,8 @@ void gather_columns(const int8_t* x, int64_t T, int64_t ld, int64_t k0, int64_t 
 // bypass the caches where rows allow it; they are fenced before returning.
 void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int64_t* y, int64_t ld,
                      int64_t j0, TransposeKernel kernel = TransposeKernel::kBest);
-// The same into an int32 y, for products known to fit 32 bits: half the bytes to write.
-void scatter_columns(const int64_t* v, int64_t ldv, int64_t T, int64_t jn, int32_t* y, int64_t ld,
+// The same for int32 values, products known to fit 32 bits: half the bytes to move.
+void scatter_columns(const int32_t* v, int64_t ldv, int64_t T, int64_t jn, int32_t* y, int64_t ld,
                      int64_t j0, TransposeKernel kernel = TransposeKernel::kBest);
 
 }  // namespace cipherlora

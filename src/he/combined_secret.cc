@@ -11,7 +11,7 @@
 
 namespace cipherlora {
 
-std::vector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in, bool forward,
+LargeVector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in, bool forward,
                                       const int8_t* secrets, int64_t n) {
   const int64_t K = forward ? in : out, m = forward ? out : in;
   require(K <= kMaxExactK, "combined secrets: K = " + std::to_string(K) + " is too long");
@@ -27,7 +27,7 @@ std::vector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in,
   std::vector<int32_t> sum(m, 0);
   for (int64_t o = 0; o < out; ++o)
     for (int64_t i = 0; i < in; ++i) sum[forward ? o : i] += wq[o * in + i];
-  std::vector<int32_t> result(m * n);
+  LargeVector<int32_t> result(m * n);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < m; ++j) result[j * n + i] = c[i * m + j] - sum[j];
   sodium_memzero(c.data(), c.size() * sizeof(int32_t));

@@ -4,19 +4,21 @@
 // the secrets and the public weight, not on the data) with one exact int8 matrix product.
 //
 //   // secrets [K][N] in {-1, 0, 1}; wq [out, in]; forward: K = in, m = out
-//   std::vector<int32_t> s_out = combined_secrets(wq, out, in, /*forward=*/true, secrets, N);
+//   LargeVector<int32_t> s_out = combined_secrets(wq, out, in, /*forward=*/true, secrets, N);
 //   // s_out [m][N]: row j = Σ_k op(W)[k, j] · s_k
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "common/aligned_allocator.h"
+
 namespace cipherlora {
 
 // wq: [out, in] int8 (Hugging Face layout). op(W) is wqᵀ [in, out] forward, wq [out, in]
 // backward. secrets: [K][N] with K the rows of op(W). Returns [m][N] int32 (exact: |entry| <=
 // 127·K < 2^31 for K <= kMaxExactK). The buffers that held secret-derived values are wiped.
-std::vector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in, bool forward,
+LargeVector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in, bool forward,
                                       const int8_t* secrets, int64_t n);
 
 // A bound on ‖s'_j‖₂ over the columns of `combined` [m][N] (combined_secrets() of this weight and

@@ -152,13 +152,13 @@ class EncryptedBackend final : public LinearBackend {
   // Scratch reused across calls.
   std::vector<uint16_t> q_;     // [T, K]
   std::vector<int32_t> x_;      // [T, K] centred, for more than 8 bits
-  std::vector<int8_t> x8_;      // [T, K] centred, for 8 bits or fewer
+  LargeVector<int8_t> x8_;      // [T, K] centred, for 8 bits or fewer
   std::vector<float> scale_;    // [T]
   std::vector<int32_t> zp_;     // [T]
   std::vector<int32_t> shift_;  // [T] centre − zero point
   // [T, m] products, written with whole-line streaming stores: int32 when they fit.
-  std::vector<int64_t, AlignedAllocator<int64_t>> acc_;
-  std::vector<int32_t, AlignedAllocator<int32_t>> acc32_;
+  LargeVector<int64_t> acc_;
+  LargeVector<int32_t> acc32_;
 };
 
 }  // namespace

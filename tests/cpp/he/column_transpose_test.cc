@@ -31,7 +31,7 @@ TEST_P(ColumnTranspose, GatherMatchesTheDefinition) {
       }
 }
 
-// Y = int64_t or int32_t (values then within int32). Tiles start at aligned and unaligned columns
+// Y = int64_t or int32_t (values and destination). Tiles start at aligned and unaligned columns
 // (j0 = 1, 8, 13: head columns before the first whole 64-byte segment).
 template <class Y>
 void check_scatter(TransposeKernel kernel) {
@@ -40,7 +40,7 @@ void check_scatter(TransposeKernel kernel) {
     for (int64_t jn : {1, 8, 11, 16, 40, 64})
       for (int64_t j0 : {0, 1, 8, 13}) {
         const int64_t m = (j0 + jn + 15) / 16 * 16 + (j0 == 1 ? 3 : 0), ldv = T + 16;
-        std::vector<int64_t> v(jn * ldv);
+        std::vector<Y> v(jn * ldv);
         for (auto& e : v) e = static_cast<Y>(rng());
         AlignedBuffer<Y> y(T * m + 8);  // 64-byte aligned: the register path when shift = 0
         for (int64_t shift : {0, 1}) {  // y itself aligned as allocated, and one word off

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/grow.h"
 #include "he/bit_packing.h"
+#include "he/column_rounding.h"
 #include "he/column_transpose.h"
 #include "he/combined_secret.h"
 #include "he/fft_ring_product.h"
@@ -56,31 +57,6 @@ CIPHERLORA_VECTOR_CLONES void finish_body(uint64_t* b, const double* prod, int o
     b[n] = ((first ? 0 : b[n]) + (static_cast<uint64_t>(round_limb(prod[n])) << offset) +
             static_cast<uint64_t>(int64_t{e[n]}) + message) &
            q_mask;
-  }
-}
-
-// The decryption of one column, folded into the mask product's last limb: the product is
-// as[t] + round_limb(prod[t])·2^offset (as[t] taken as 0 when `first`), the phase
-// (b << b_shift) − product = Δ·y + small mod 2^log_q, rounded to the nearest multiple of Δ = 2^d
-// and read as a y_bits-bit two's complement value; the error phase − Δ·y, centred, to err when
-// given. b, as, prod: [T] (the first T coefficients); y, err: [T]. Branch-free, so it vectorizes.
-template <class Y>
-CIPHERLORA_VECTOR_CLONES void round_column(const uint64_t* b, const uint64_t* as,
-                                           const double* prod, int offset, bool first, int64_t T,
-                                           int b_shift, int log_q, int d, Y* y, int64_t* err) {
-  const uint64_t q_mask = low_mask(log_q), half_delta = uint64_t{1} << (d - 1);
-  const int y_shift = 64 - (log_q - d), q_shift = 64 - log_q;
-  for (int64_t t = 0; t < T; ++t) {
-    const uint64_t product =
-        (first ? 0 : as[t]) + (static_cast<uint64_t>(round_limb(prod[t])) << offset);
-    const uint64_t phase = ((b[t] << b_shift) - product) & q_mask;
-    const int64_t value =
-        static_cast<int64_t>((((phase + half_delta) & q_mask) >> d) << y_shift) >> y_shift;
-    y[t] = static_cast<Y>(value);
-    if (err) {
-      const uint64_t e = (phase - (static_cast<uint64_t>(value) << d)) & q_mask;
-      err[t] = static_cast<int64_t>(e << q_shift) >> q_shift;
-    }
   }
 }
 
@@ -357,31 +333,25 @@ void ColumnClient::decrypt(const EncryptedResponse& r, const ColumnPlan& plan, i
                      static_cast<int64_t>(r.b.size()) == m * N && r.columns == m,
                  "has " + std::to_string(r.columns) + " columns at log_n " +
                      std::to_string(r.log_n) + ", expected " + std::to_string(m));
-  decrypt_columns(
-      r.request_id, plan, T, m,
-      [&](int64_t j, uint64_t* b) { std::copy_n(r.b.data() + j * N, N, b); }, y, residual);
+  decrypt_columns(r.request_id, plan, T, m, ResponseColumns{.values = r.b.data()}, y, residual);
 }
 
 template <class Y>
 void ColumnClient::decrypt(const PackedResponse& r, const ColumnPlan& plan, int64_t T, int64_t m,
                            Y* y) {
   const int64_t N = plan.n();
-  check_response(r.log_n == plan.log_n && r.log_q_b == plan.log_q_b && r.columns == m,
+  // view_response() checked the section against the header; a column is N·bits/8 whole bytes.
+  check_response(r.log_n == plan.log_n && r.log_q_b == plan.log_q_b && r.columns == m &&
+                     static_cast<int64_t>(r.b.size()) == m * N * plan.log_q_b / 8,
                  "has " + std::to_string(r.columns) + " columns at log_n " +
                      std::to_string(r.log_n) + ", expected " + std::to_string(m));
-  // view_response() checked the sizes; a column is N·bits/8 whole bytes of its section.
-  const int64_t b_bytes = N * plan.log_q_b / 8;
-  decrypt_columns(
-      r.request_id, plan, T, m,
-      [&](int64_t j, uint64_t* b) {
-        unpack_bits(r.b.subspan(j * b_bytes, b_bytes), plan.log_q_b, std::span(b, N));
-      },
-      y, nullptr);
+  decrypt_columns(r.request_id, plan, T, m, ResponseColumns{.packed = r.b.data()}, y, nullptr);
 }
 
 template <class Y>
 void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, int64_t T,
-                                   int64_t m, const FetchColumn& fetch, Y* y, int64_t* residual) {
+                                   int64_t m, const ResponseColumns& columns, Y* y,
+                                   int64_t* residual) {
   const int64_t N = plan.n();
   require(T >= 1 && T <= N, "decrypt: token count out of range");
   require(sizeof(Y) == 8 || plan.log_q - plan.log_delta <= 32,
@@ -412,7 +382,8 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
   const FftRingMultiplier mask(keys.mask(request_id, plan.log_q), plan.log_q, combined.l2_bound,
                                std::ldexp(1.0, plan.log_delta - 4));
 
-  const int b_shift = plan.log_q - plan.log_q_b;
+  const RoundingPlan rounding{plan.log_q - plan.log_q_b, plan.log_q, plan.log_delta};
+  const int64_t packed_bytes = N * plan.log_q_b / 8;  // a packed column: whole bytes
   // Tiles of output columns: their values are gathered per token and written to y [T, m] a few
   // cache lines at a time instead of with a stride of m.
   const int threads = omp_get_max_threads();
@@ -441,13 +412,18 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
       const int64_t j0 = tile * tile_width, jn = std::min(tile_width, m - j0);
       try {
         for (int64_t i = 0; i < jn; ++i) {
-          fetch(j0 + i, b.data());
+          const int64_t j = j0 + i;
           Y* vi = vals.data() + i * ldv;
           int64_t* erri = residual ? errs.data() + i * ldv : nullptr;
-          mask.multiply(std::span(s_out + (j0 + i) * N, N), as.data(),
+          mask.multiply(std::span(s_out + j * N, N), as.data(),
                         [&](const double* prod, int offset, bool first, uint64_t* out) {
-                          round_column(b.data(), out, prod, offset, first, T, b_shift, plan.log_q,
-                                       plan.log_delta, vi, erri);
+                          if (columns.packed)
+                            round_packed_column(columns.packed + j * packed_bytes, plan.log_q_b,
+                                                out, prod, offset, first, T, rounding, vi,
+                                                b.data());
+                          else
+                            round_column(columns.values + j * N, out, prod, offset, first, T,
+                                         rounding, vi, erri);
                         });
         }
       } catch (...) {

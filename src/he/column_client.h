@@ -89,7 +89,12 @@ class ColumnClient {
     int64_t out = 0, in = 0;
     std::vector<int8_t> wq;  // [out, in]
   };
-  using FetchColumn = std::function<void(int64_t j, uint64_t* b)>;  // b [N]
+  // Where column j of the worker's B comes from: values [m][N] (a parsed response), or the packed
+  // bytes [m][N·bits/8] of a serialized one, read in place.
+  struct ResponseColumns {
+    const uint64_t* values = nullptr;
+    const uint8_t* packed = nullptr;
+  };
   // Fills header's fields, calls on_header() once (the header is complete; size storage there),
   // then sink(k, column) for every column k of the body, column [N], concurrently from the
   // encryption threads.
@@ -102,7 +107,7 @@ class ColumnClient {
   void check_response(bool ok, const std::string& why);
   template <class Y>
   void decrypt_columns(uint64_t request_id, const ColumnPlan& plan, int64_t T, int64_t m,
-                       const FetchColumn& fetch, Y* y, int64_t* residual);
+                       const ResponseColumns& columns, Y* y, int64_t* residual);
   void rekey();
 
   std::vector<Linear> linears_;

@@ -1,0 +1,154 @@
+#include "he/column_rounding.h"
+
+#include <span>
+
+// g++ 12 flags the intrinsics header's own _mm512_undefined_epi32().
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include "he/bit_packing.h"
+#include "he/fft_ring_product.h"
+#include "tensor/vector_clones.h"
+
+namespace cipherlora {
+namespace {
+
+#define CIPHERLORA_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw")))
+
+bool avx512_available() {
+  static const bool available = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bw");
+  }();
+  return available;
+}
+
+uint64_t low_mask(int bits) {
+  return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+}
+
+// Bits [bit, bit + bits) of a little-endian bit stream.
+uint64_t read_field(const uint8_t* stream, int64_t bit, int bits) {
+  uint64_t v = 0;
+  for (int i = 0; i < bits; ++i, ++bit) v |= uint64_t{(stream[bit / 8] >> (bit % 8)) & 1u} << i;
+  return v;
+}
+
+// Branch-free, so it vectorizes.
+template <class Y>
+CIPHERLORA_VECTOR_CLONES void round_plain(const uint64_t* b, const uint64_t* as, const double* prod,
+                                          int offset, bool first, int64_t T, int b_shift, int log_q,
+                                          int d, Y* y, int64_t* err) {
+  const uint64_t q_mask = low_mask(log_q), half_delta = uint64_t{1} << (d - 1);
+  const int y_shift = 64 - (log_q - d), q_shift = 64 - log_q;
+  for (int64_t t = 0; t < T; ++t) {
+    const uint64_t product =
+        (first ? 0 : as[t]) + (static_cast<uint64_t>(round_limb(prod[t])) << offset);
+    const uint64_t phase = ((b[t] << b_shift) - product) & q_mask;
+    const int64_t value =
+        static_cast<int64_t>((((phase + half_delta) & q_mask) >> d) << y_shift) >> y_shift;
+    y[t] = static_cast<Y>(value);
+    if (err) {
+      const uint64_t e = (phase - (static_cast<uint64_t>(value) << d)) & q_mask;
+      err[t] = static_cast<int64_t>(e << q_shift) >> q_shift;
+    }
+  }
+}
+
+// Groups of 8 coefficients: B bytes in (one byte-masked load, unpacked as in bit_packing.cc: value
+// j is bits [jB mod 64, +B) of words jB/64 and jB/64 + 1), the same arithmetic as round_plain in
+// 64-bit lanes, 8 outputs out. Returns the coefficients done (T rounded down to a multiple of 8).
+template <class Y>
+CIPHERLORA_AVX512 int64_t round_packed_avx512(const uint8_t* packed, int B, const uint64_t* as,
+                                              const double* prod, int offset, bool first, int64_t T,
+                                              int b_shift, int log_q, int d, Y* y) {
+  alignas(64) int64_t lo[8], hi[8], shift[8], back[8];
+  for (int j = 0; j < 8; ++j) {
+    lo[j] = j * B / 64;
+    hi[j] = lo[j] + 1;
+    shift[j] = j * B % 64;
+    back[j] = 64 - shift[j];  // 64 when shift is 0: the high word then adds nothing
+  }
+  const __m512i vlo = _mm512_load_si512(lo), vhi = _mm512_load_si512(hi);
+  const __m512i vshift = _mm512_load_si512(shift), vback = _mm512_load_si512(back);
+  const __m512i b_mask = _mm512_set1_epi64(static_cast<long long>(low_mask(B)));
+  const __m512i q_mask = _mm512_set1_epi64(static_cast<long long>(low_mask(log_q)));
+  const __m512i half_delta = _mm512_set1_epi64(int64_t{1} << (d - 1));
+  const __m128i b_count = _mm_cvtsi32_si128(b_shift), offset_count = _mm_cvtsi32_si128(offset);
+  const __m128i d_count = _mm_cvtsi32_si128(d), y_count = _mm_cvtsi32_si128(64 - (log_q - d));
+  const __m512d half = _mm512_set1_pd(0.5);
+  const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
+  const __mmask64 bytes = (__mmask64{1} << B) - 1;
+  const int64_t groups = T / 8;
+  for (int64_t g = 0; g < groups; ++g, packed += B) {
+    const __m512i w = _mm512_maskz_loadu_epi8(bytes, packed);
+    const __m512i b = _mm512_and_si512(
+        _mm512_or_si512(_mm512_srlv_epi64(_mm512_permutexvar_epi64(vlo, w), vshift),
+                        _mm512_sllv_epi64(_mm512_permutexvar_epi64(vhi, w), vback)),
+        b_mask);
+    // round_limb: truncate c + 0.5 with c's sign
+    const __m512d c = _mm512_loadu_pd(prod + 8 * g);
+    const __m512d signed_half = _mm512_castsi512_pd(
+        _mm512_or_si512(_mm512_castpd_si512(half), _mm512_and_si512(_mm512_castpd_si512(c), sign)));
+    __m512i product =
+        _mm512_sll_epi64(_mm512_cvttpd_epi64(_mm512_add_pd(c, signed_half)), offset_count);
+    if (!first) product = _mm512_add_epi64(product, _mm512_loadu_si512(as + 8 * g));
+    const __m512i phase =
+        _mm512_and_si512(_mm512_sub_epi64(_mm512_sll_epi64(b, b_count), product), q_mask);
+    const __m512i rounded =
+        _mm512_srl_epi64(_mm512_and_si512(_mm512_add_epi64(phase, half_delta), q_mask), d_count);
+    const __m512i value = _mm512_sra_epi64(_mm512_sll_epi64(rounded, y_count), y_count);
+    if constexpr (sizeof(Y) == 4)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + 8 * g), _mm512_cvtepi64_epi32(value));
+    else
+      _mm512_storeu_si512(y + 8 * g, value);
+  }
+  return groups * 8;
+}
+
+}  // namespace
+
+template <class Y>
+void round_column(const uint64_t* b, const uint64_t* as, const double* prod, int offset, bool first,
+                  int64_t T, const RoundingPlan& plan, Y* y, int64_t* err) {
+  round_plain(b, as, prod, offset, first, T, plan.b_shift, plan.log_q, plan.log_delta, y, err);
+}
+
+template <class Y>
+void round_packed_column(const uint8_t* packed, int b_bits, const uint64_t* as, const double* prod,
+                         int offset, bool first, int64_t T, const RoundingPlan& plan, Y* y,
+                         uint64_t* scratch, RoundingKernel kernel) {
+  int64_t done = 0;
+  if (kernel == RoundingKernel::kBest && b_bits >= 16 && b_bits <= 63 && avx512_available())
+    done = round_packed_avx512(packed, b_bits, as, prod, offset, first, T, plan.b_shift, plan.log_q,
+                               plan.log_delta, y);
+  if (done == T) return;
+  // The rest (all of it on the portable path): groups of 8 start on byte boundaries, so
+  // coefficients [done, T) are the stream from byte done·b_bits/8 on. Whole groups go through
+  // unpack_bits; the last few (T need not be a multiple of 8, and the bytes after them hold the
+  // next coefficients, not zero padding) one bit field at a time.
+  const uint8_t* from = packed + done * b_bits / 8;
+  const int64_t rest = T - done, whole = rest / 8 * 8;
+  if (whole > 0)
+    unpack_bits(std::span(from, whole * b_bits / 8), b_bits, std::span(scratch, whole),
+                PackKernel::kBest);
+  for (int64_t t = whole; t < rest; ++t) scratch[t] = read_field(from, t * b_bits, b_bits);
+  round_plain(scratch, as + done, prod + done, offset, first, rest, plan.b_shift, plan.log_q,
+              plan.log_delta, y + done, nullptr);
+}
+
+template void round_column(const uint64_t*, const uint64_t*, const double*, int, bool, int64_t,
+                           const RoundingPlan&, int64_t*, int64_t*);
+template void round_column(const uint64_t*, const uint64_t*, const double*, int, bool, int64_t,
+                           const RoundingPlan&, int32_t*, int64_t*);
+template void round_packed_column(const uint8_t*, int, const uint64_t*, const double*, int, bool,
+                                  int64_t, const RoundingPlan&, int64_t*, uint64_t*,
+                                  RoundingKernel);
+template void round_packed_column(const uint8_t*, int, const uint64_t*, const double*, int, bool,
+                                  int64_t, const RoundingPlan&, int32_t*, uint64_t*,
+                                  RoundingKernel);
+
+}  // namespace cipherlora

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/grow.h"
 #include "he/bit_packing.h"
+#include "he/column_body.h"
 #include "he/column_rounding.h"
 #include "he/column_transpose.h"
 #include "he/combined_secret.h"
@@ -30,10 +31,6 @@
 namespace cipherlora {
 namespace {
 
-uint64_t low_mask(int bits) {
-  return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-}
-
 // Columns of a tile live `kPad` words past a power of two apart: rows of N = 2^log_n words would
 // all map to the same L1 sets, and walking a token across the tile's columns would thrash them.
 constexpr int64_t kPad = 16;
@@ -44,20 +41,6 @@ int64_t balanced_tile(int64_t columns, int threads, int64_t max_tile) {
   const int64_t per_thread = (columns + max_tile * threads - 1) / (max_tile * threads);
   const int64_t tiles = std::max<int64_t>(1, per_thread * threads);
   return (columns + tiles - 1) / tiles;
-}
-
-// Column k of the body, folded into the mask product's last limb (FftRingMultiplier::LastLimb):
-// b[n] = (b[n] + round_limb(prod[n])·2^offset + e[n] + (x[n] << shift)) mod 2^log_q, with b[n]
-// taken as 0 when `first` and x[n] = 0 for n >= T (padding tokens). b, prod, e: [N]; x: [T].
-CIPHERLORA_VECTOR_CLONES void finish_body(uint64_t* b, const double* prod, int offset, bool first,
-                                          const int32_t* e, const int32_t* x, int64_t T, int64_t N,
-                                          int shift, uint64_t q_mask) {
-  for (int64_t n = 0; n < N; ++n) {
-    const uint64_t message = n < T ? static_cast<uint64_t>(int64_t{x[n]}) << shift : 0;
-    b[n] = ((first ? 0 : b[n]) + (static_cast<uint64_t>(round_limb(prod[n])) << offset) +
-            static_cast<uint64_t>(int64_t{e[n]}) + message) &
-           q_mask;
-  }
 }
 
 // v.resize(size) for vectors of secret values: when the storage moves, the old copy is wiped
@@ -201,12 +184,10 @@ template <class X>
 EncryptedRequest ColumnClient::encrypt(const X* x, int64_t T, int64_t K, const ColumnPlan& plan,
                                        uint32_t linear_id, Direction direction) {
   EncryptedRequest req;
-  encrypt_columns(
-      x, T, K, plan, linear_id, direction, req,
-      [&](int64_t k, const uint64_t* column) {
-        std::copy_n(column, plan.n(), req.body.data() + k * plan.n());
-      },
-      [&] { req.body.resize(K * plan.n()); });
+  encrypt_columns(x, T, K, plan, linear_id, direction, req, [&] {
+    req.body.resize(K * plan.n());
+    return BodyColumns{.values = req.body.data()};
+  });
   return req;
 }
 
@@ -223,20 +204,16 @@ void ColumnClient::encrypt_to_bytes(const X* x, int64_t T, int64_t K, const Colu
                                     uint32_t linear_id, Direction direction,
                                     std::vector<uint8_t>& message) {
   EncryptedRequest header;
-  const int64_t N = plan.n(), column_bytes = N * plan.log_q / 8;
-  encrypt_columns(
-      x, T, K, plan, linear_id, direction, header,
-      [&](int64_t k, const uint64_t* column) {
-        pack_bits(std::span(column, N), plan.log_q,
-                  std::span(message.data() + kRequestHeaderBytes + k * column_bytes, column_bytes));
-      },
-      [&] { request_with_header(header, message); });
+  encrypt_columns(x, T, K, plan, linear_id, direction, header, [&] {
+    request_with_header(header, message);
+    return BodyColumns{.packed = message.data() + kRequestHeaderBytes};
+  });
 }
 
 template <class X>
 void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const ColumnPlan& plan,
                                    uint32_t linear_id, Direction direction, EncryptedRequest& req,
-                                   const ColumnSink& sink, const std::function<void()>& on_header) {
+                                   const std::function<BodyColumns()>& on_header) {
   check_security(plan.log_n, plan.log_q, kStandardSigma);
   const int64_t N = plan.n();
   require(T >= 1 && T <= N && K >= 1, "encrypt: " + std::to_string(T) + " tokens x " +
@@ -257,7 +234,7 @@ void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const Colum
   req.log_q = static_cast<uint8_t>(plan.log_q);
   req.log_q_b_out = static_cast<uint8_t>(plan.log_q_b);
   req.columns = static_cast<uint32_t>(K);
-  on_header();  // the sink's storage is sized here, before the parallel loop
+  const BodyColumns out = on_header();  // sized here, before the parallel loop
   // Ternary secrets: ‖s_k‖₂ <= √N. Exact, as the body must be.
   const FftRingMultiplier mask(keys.mask(index, plan.log_q), plan.log_q,
                                std::sqrt(static_cast<double>(N)));
@@ -269,7 +246,8 @@ void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const Colum
   // in one cache-resident buffer and handed to `sink`.
   const int threads = omp_get_max_threads();
   const int64_t tile_width = balanced_tile(K, threads, 64);
-  const uint64_t q_mask = low_mask(plan.log_q);
+  const BodyPlan body_plan{plan.log_q, plan.log_delta};
+  const int64_t column_bytes = N * plan.log_q / 8;  // N is a multiple of 8: whole bytes
   const int64_t tiles = (K + tile_width - 1) / tile_width, ldx = N + kPad;
   std::exception_ptr failure;
   reserve_scratch(threads);
@@ -291,12 +269,19 @@ void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const Colum
         for (int64_t i = 0; i < kn; ++i) {
           const int32_t* ei = e.data() + i * N;
           const int32_t* xi = xt.data() + i * ldx;
-          mask.multiply_transformed(keys.transformed_for(k0 + i), b.data(),
-                                    [&](const double* prod, int offset, bool first, uint64_t* out) {
-                                      finish_body(out, prod, offset, first, ei, xi, T, N,
-                                                  plan.log_delta, q_mask);
-                                    });
-          sink(k0 + i, b.data());
+          const int64_t k = k0 + i;
+          // Packed: the limbs sum into b and the last pass writes the wire bytes. Unpacked: they
+          // sum straight into the request's column.
+          uint64_t* sum = out.packed ? b.data() : out.values + k * N;
+          mask.multiply_transformed(
+              keys.transformed_for(k), sum,
+              [&](const double* prod, int offset, bool first, uint64_t* acc) {
+                if (out.packed)
+                  finish_packed_body(acc, prod, offset, first, ei, xi, T, N, body_plan,
+                                     out.packed + k * column_bytes);
+                else
+                  finish_body(acc, prod, offset, first, ei, xi, T, N, body_plan);
+              });
         }
       } catch (...) {
 #pragma omp critical(column_client_failure)

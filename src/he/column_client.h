@@ -95,14 +95,18 @@ class ColumnClient {
     const uint64_t* values = nullptr;
     const uint8_t* packed = nullptr;
   };
-  // Fills header's fields, calls on_header() once (the header is complete; size storage there),
-  // then sink(k, column) for every column k of the body, column [N], concurrently from the
-  // encryption threads.
-  using ColumnSink = std::function<void(int64_t k, const uint64_t* column)>;
+  // Where column k of the body goes: values [K][N] (encrypt()), or packed bytes
+  // [K][N·log_q/8] (the wire form, written in place).
+  struct BodyColumns {
+    uint64_t* values = nullptr;
+    uint8_t* packed = nullptr;
+  };
+  // Fills header's fields, calls on_header() once (the header is complete: it sizes the storage
+  // and says where the body goes), then writes every column of the body there.
   template <class X>
   void encrypt_columns(const X* x, int64_t T, int64_t K, const ColumnPlan& plan, uint32_t linear_id,
-                       Direction direction, EncryptedRequest& header, const ColumnSink& sink,
-                       const std::function<void()>& on_header);
+                       Direction direction, EncryptedRequest& header,
+                       const std::function<BodyColumns()>& on_header);
   Keys& keys_for(int log_n);
   void check_response(bool ok, const std::string& why);
   template <class Y>

@@ -1,0 +1,68 @@
+// Encryption's last step against the formula written out here: unpacked, and packed by both
+// kernels (compared byte for byte with pack_bits of the formula's values), at the plans' moduli,
+// token counts around the 8-coefficient groups, with and without lower limbs.
+#include "he/column_body.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "he/bit_packing.h"
+
+namespace cipherlora {
+namespace {
+
+uint64_t mask(int bits) {
+  return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+}
+
+TEST(ColumnBody, MatchesTheFormulaUnpackedAndPacked) {
+  std::mt19937_64 rng(5);
+  const int64_t N = 64;
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (int log_q : {20, 30, 42, 45, 47, 63, 64})
+    for (int64_t T : {1, 7, 8, 33, 64})
+      for (bool first : {false, true}) {
+        const BodyPlan plan{log_q, log_q / 3};
+        std::vector<uint64_t> lower(N);
+        std::vector<double> prod(N);
+        std::vector<int32_t> e(N), x(T);
+        for (int64_t n = 0; n < N; ++n) {
+          lower[n] = rng();
+          prod[n] = n % 4 == 0 ? std::ldexp(u(rng), 40) : std::floor(u(rng) * 1000) + (n % 3) * 0.5;
+          e[n] = static_cast<int32_t>(rng() % 83) - 41;
+        }
+        for (auto& v : x) v = static_cast<int32_t>(rng() % 256) - 128;
+        const int offset = static_cast<int>(rng() % 24);
+        // b = lower + nearest(prod)·2^offset + e + x·Δ mod 2^log_q, nearest half away from zero.
+        std::vector<uint64_t> want(N);
+        for (int64_t n = 0; n < N; ++n) {
+          const int64_t nearest =
+              static_cast<int64_t>(std::trunc(prod[n] + std::copysign(0.5, prod[n])));
+          const uint64_t message =
+              n < T ? static_cast<uint64_t>(int64_t{x[n]}) << plan.log_delta : 0;
+          want[n] = ((first ? 0 : lower[n]) + (static_cast<uint64_t>(nearest) << offset) +
+                     static_cast<uint64_t>(int64_t{e[n]}) + message) &
+                    mask(log_q);
+        }
+        SCOPED_TRACE("log_q " + std::to_string(log_q) + " T " + std::to_string(T));
+        std::vector<uint64_t> b = lower;
+        finish_body(b.data(), prod.data(), offset, first, e.data(), x.data(), T, N, plan);
+        ASSERT_EQ(b, want);
+        std::vector<uint8_t> want_packed(packed_size(N, log_q));
+        pack_bits(want, log_q, want_packed);
+        for (BodyKernel kernel : {BodyKernel::kBest, BodyKernel::kPortable}) {
+          std::vector<uint64_t> scratch = lower;
+          std::vector<uint8_t> packed(want_packed.size(), 0xAB);
+          finish_packed_body(scratch.data(), prod.data(), offset, first, e.data(), x.data(), T, N,
+                             plan, packed.data(), kernel);
+          ASSERT_EQ(packed, want_packed);
+        }
+      }
+}
+
+}  // namespace
+}  // namespace cipherlora

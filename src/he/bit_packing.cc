@@ -9,12 +9,7 @@
 #include <utility>
 
 #include "common/error.h"
-
-// g++ 12 flags the intrinsics header's own _mm512_undefined_epi32().
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "he/bit_packing_avx512.h"
 
 namespace cipherlora {
 namespace {
@@ -120,88 +115,37 @@ constexpr std::array<UnpackFn, 64> unpack_table(std::index_sequence<I...>) {
 constexpr auto kPack = pack_table(std::make_index_sequence<64>{});
 constexpr auto kUnpack = unpack_table(std::make_index_sequence<64>{});
 
-// AVX-512 groups, for widths 16..63: a group of 8 values is one vector in and its B bytes one
-// byte-masked store out (masked loads and stores touch no byte outside the group, so neither
-// direction needs slack after the data). Word m of a packed group is the OR of the at most
-// C = 63/B + 2 values that overlap it, each moved into place by a per-lane permute and a variable
-// shift; shifting by 64 or more gives zero, which disables a candidate that does not apply.
-#define CIPHERLORA_AVX512BW __attribute__((target("avx512f,avx512bw")))
-
-constexpr int kMinVectorBits = 16, kMaxVectorBits = 63;
-
-bool avx512_available() {
-  static const bool available = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-  }();
-  return available;
-}
-
+// AVX-512 groups, for widths 16..63 (bit_packing_avx512.h).
 template <int C>
-CIPHERLORA_AVX512BW uint64_t pack_avx512(const uint64_t* v, uint64_t groups, int B, uint8_t* out) {
-  alignas(64) int64_t idx[C][8], left[C][8], right[C][8];
-  for (int c = 0; c < C; ++c)
-    for (int m = 0; m < 8; ++m) {
-      const int j = 64 * m / B + c, d = j * B - 64 * m;  // value j starts d bits into word m
-      const bool used = j < 8 && d < 64 && 64 * m < 8 * B;
-      idx[c][m] = used ? j : 0;
-      left[c][m] = used && d >= 0 ? d : 64;
-      right[c][m] = used && d < 0 ? -d : 64;
-    }
-  __m512i vidx[C], vleft[C], vright[C];
-  for (int c = 0; c < C; ++c) {
-    vidx[c] = _mm512_load_si512(idx[c]);
-    vleft[c] = _mm512_load_si512(left[c]);
-    vright[c] = _mm512_load_si512(right[c]);
-  }
-  const __mmask64 bytes = (__mmask64{1} << B) - 1;
+CIPHERLORA_PACKING_AVX512 uint64_t pack_avx512(const uint64_t* v, uint64_t groups, int B,
+                                               uint8_t* out) {
+  const GroupPacker<C> packer(B);
+  const __mmask64 bytes = group_bytes(B);
   __m512i ored = _mm512_setzero_si512();
   for (uint64_t g = 0; g < groups; ++g, v += 8, out += B) {
     const __m512i w = _mm512_loadu_si512(v);
     ored = _mm512_or_si512(ored, w);
-    __m512i acc = _mm512_setzero_si512();
-    for (int c = 0; c < C; ++c) {
-      const __m512i p = _mm512_permutexvar_epi64(vidx[c], w);
-      acc = _mm512_or_si512(acc, _mm512_sllv_epi64(p, vleft[c]));
-      acc = _mm512_or_si512(acc, _mm512_srlv_epi64(p, vright[c]));
-    }
-    _mm512_mask_storeu_epi8(out, bytes, acc);
+    _mm512_mask_storeu_epi8(out, bytes, packer.pack(w));
   }
   alignas(64) uint64_t lanes[8];
   _mm512_store_si512(lanes, ored);
   return lanes[0] | lanes[1] | lanes[2] | lanes[3] | lanes[4] | lanes[5] | lanes[6] | lanes[7];
 }
 
-// Value j of a group is bits [s, s + B) of words a = jB/64 and a + 1 (a + 1 <= 7 for B <= 63).
-CIPHERLORA_AVX512BW void unpack_avx512(const uint8_t* in, uint64_t groups, int B, uint64_t* v) {
-  alignas(64) int64_t lo[8], hi[8], shift[8], back[8];
-  for (int j = 0; j < 8; ++j) {
-    lo[j] = j * B / 64;
-    hi[j] = lo[j] + 1;
-    shift[j] = j * B % 64;
-    back[j] = 64 - shift[j];  // 64 when shift is 0: the high word then adds nothing
-  }
-  const __m512i vlo = _mm512_load_si512(lo), vhi = _mm512_load_si512(hi);
-  const __m512i vshift = _mm512_load_si512(shift), vback = _mm512_load_si512(back);
-  const __m512i mask = _mm512_set1_epi64(static_cast<long long>(low_mask(B)));
-  const __mmask64 bytes = (__mmask64{1} << B) - 1;
-  for (uint64_t g = 0; g < groups; ++g, in += B, v += 8) {
-    const __m512i w = _mm512_maskz_loadu_epi8(bytes, in);
-    const __m512i a = _mm512_srlv_epi64(_mm512_permutexvar_epi64(vlo, w), vshift);
-    const __m512i b = _mm512_sllv_epi64(_mm512_permutexvar_epi64(vhi, w), vback);
-    _mm512_storeu_si512(v, _mm512_and_si512(_mm512_or_si512(a, b), mask));
-  }
+CIPHERLORA_PACKING_AVX512 void unpack_avx512(const uint8_t* in, uint64_t groups, int B,
+                                             uint64_t* v) {
+  const GroupUnpacker unpacker(B);
+  const __mmask64 bytes = group_bytes(B);
+  for (uint64_t g = 0; g < groups; ++g, in += B, v += 8)
+    _mm512_storeu_si512(v, unpacker.unpack(_mm512_maskz_loadu_epi8(bytes, in)));
 }
 
 uint64_t pack_groups_best(const uint64_t* v, uint64_t groups, int bits, uint8_t* out,
                           PackKernel kernel) {
   if (kernel == PackKernel::kPortable || bits < kMinVectorBits || bits > kMaxVectorBits ||
-      !avx512_available())
+      !packing_avx512_available())
     return kPack[bits - 1](v, groups, out);
-  const int candidates = 63 / bits + 2;
-  if (candidates == 3) return pack_avx512<3>(v, groups, bits, out);
-  if (candidates == 4) return pack_avx512<4>(v, groups, bits, out);
-  return pack_avx512<5>(v, groups, bits, out);
+  return with_candidates(bits, [&]<int C>() { return pack_avx512<C>(v, groups, bits, out); });
 }
 
 // Byte-at-a-time versions for the last few values, where whole-word access could run off the
@@ -258,7 +202,7 @@ void unpack_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> valu
   check_size(in.size(), values.size(), bits, "unpack_bits");
   uint64_t groups = 0;
   if (kernel == PackKernel::kBest && bits >= kMinVectorBits && bits <= kMaxVectorBits &&
-      avx512_available()) {
+      packing_avx512_available()) {
     groups = values.size() / 8;
     unpack_avx512(in.data(), groups, bits, values.data());
   } else {

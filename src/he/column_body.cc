@@ -2,13 +2,8 @@
 
 #include <span>
 
-// g++ 12 flags the intrinsics header's own _mm512_undefined_epi32().
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include "he/bit_packing.h"
+#include "he/bit_packing_avx512.h"
 #include "he/fft_ring_product.h"
 #include "tensor/vector_clones.h"
 
@@ -18,11 +13,8 @@ namespace {
 #define CIPHERLORA_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
 
 bool avx512_available() {
-  static const bool available = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  }();
+  static const bool available = packing_avx512_available() && __builtin_cpu_supports("avx512dq") &&
+                                __builtin_cpu_supports("avx512vl");
   return available;
 }
 
@@ -42,33 +34,18 @@ CIPHERLORA_VECTOR_CLONES void finish_plain(uint64_t* b, const double* prod, int 
 }
 
 // Groups of 8 coefficients finished in 64-bit lanes, then packed as bit_packing.cc's vector path
-// does: word m of the group's B bytes is the OR of the at most C values overlapping it, each moved
-// into place by a permute and a variable shift (a shift by 64 or more gives zero).
+// does (bit_packing_avx512.h).
 template <int C>
 CIPHERLORA_AVX512 void finish_packed_avx512(const uint64_t* b, const double* prod, int offset,
                                             bool first, const int32_t* e, const int32_t* x,
                                             int64_t T, int64_t N, int shift, int B,
                                             uint8_t* packed) {
-  alignas(64) int64_t idx[C][8], left[C][8], right[C][8];
-  for (int c = 0; c < C; ++c)
-    for (int m = 0; m < 8; ++m) {
-      const int j = 64 * m / B + c, d = j * B - 64 * m;  // value j starts d bits into word m
-      const bool used = j < 8 && d < 64 && 64 * m < 8 * B;
-      idx[c][m] = used ? j : 0;
-      left[c][m] = used && d >= 0 ? d : 64;
-      right[c][m] = used && d < 0 ? -d : 64;
-    }
-  __m512i vidx[C], vleft[C], vright[C];
-  for (int c = 0; c < C; ++c) {
-    vidx[c] = _mm512_load_si512(idx[c]);
-    vleft[c] = _mm512_load_si512(left[c]);
-    vright[c] = _mm512_load_si512(right[c]);
-  }
+  const GroupPacker<C> packer(B);
   const __m512i q_mask = _mm512_set1_epi64(static_cast<long long>(low_mask(B)));
   const __m128i offset_count = _mm_cvtsi32_si128(offset), shift_count = _mm_cvtsi32_si128(shift);
   const __m512d half = _mm512_set1_pd(0.5);
   const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
-  const __mmask64 bytes = (__mmask64{1} << B) - 1;
+  const __mmask64 bytes = group_bytes(B);
   for (int64_t n0 = 0; n0 < N; n0 += 8, packed += B) {
     // round_limb: truncate c + 0.5 with c's sign
     const __m512d c = _mm512_loadu_pd(prod + n0);
@@ -83,14 +60,7 @@ CIPHERLORA_AVX512 void finish_packed_avx512(const uint64_t* b, const double* pro
       const __m512i xv = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, x + n0));
       v = _mm512_add_epi64(v, _mm512_sll_epi64(xv, shift_count));
     }
-    v = _mm512_and_si512(v, q_mask);
-    __m512i word = _mm512_setzero_si512();
-    for (int k = 0; k < C; ++k) {
-      const __m512i p = _mm512_permutexvar_epi64(vidx[k], v);
-      word = _mm512_or_si512(word, _mm512_sllv_epi64(p, vleft[k]));
-      word = _mm512_or_si512(word, _mm512_srlv_epi64(p, vright[k]));
-    }
-    _mm512_mask_storeu_epi8(packed, bytes, word);
+    _mm512_mask_storeu_epi8(packed, bytes, packer.pack(_mm512_and_si512(v, q_mask)));
   }
 }
 
@@ -105,16 +75,11 @@ void finish_packed_body(uint64_t* b, const double* prod, int offset, bool first,
                         const int32_t* x, int64_t T, int64_t N, const BodyPlan& plan,
                         uint8_t* packed, BodyKernel kernel) {
   const int B = plan.log_q;
-  if (kernel == BodyKernel::kBest && B >= 16 && B <= 63 && N % 8 == 0 && avx512_available()) {
-    const int candidates = 63 / B + 2;
-    if (candidates == 3)
-      finish_packed_avx512<3>(b, prod, offset, first, e, x, T, N, plan.log_delta, B, packed);
-    else if (candidates == 4)
-      finish_packed_avx512<4>(b, prod, offset, first, e, x, T, N, plan.log_delta, B, packed);
-    else
-      finish_packed_avx512<5>(b, prod, offset, first, e, x, T, N, plan.log_delta, B, packed);
-    return;
-  }
+  if (kernel == BodyKernel::kBest && B >= kMinVectorBits && B <= kMaxVectorBits && N % 8 == 0 &&
+      avx512_available())
+    return with_candidates(B, [&]<int C>() {
+      finish_packed_avx512<C>(b, prod, offset, first, e, x, T, N, plan.log_delta, B, packed);
+    });
   finish_body(b, prod, offset, first, e, x, T, N, plan);
   pack_bits(std::span<const uint64_t>(b, N), B, std::span(packed, packed_size(N, B)));
 }

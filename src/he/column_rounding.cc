@@ -2,13 +2,8 @@
 
 #include <span>
 
-// g++ 12 flags the intrinsics header's own _mm512_undefined_epi32().
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include "he/bit_packing.h"
+#include "he/bit_packing_avx512.h"
 #include "he/fft_ring_product.h"
 #include "tensor/vector_clones.h"
 
@@ -18,11 +13,7 @@ namespace {
 #define CIPHERLORA_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw")))
 
 bool avx512_available() {
-  static const bool available = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512bw");
-  }();
+  static const bool available = packing_avx512_available() && __builtin_cpu_supports("avx512dq");
   return available;
 }
 
@@ -58,37 +49,24 @@ CIPHERLORA_VECTOR_CLONES void round_plain(const uint64_t* b, const uint64_t* as,
   }
 }
 
-// Groups of 8 coefficients: B bytes in (one byte-masked load, unpacked as in bit_packing.cc: value
-// j is bits [jB mod 64, +B) of words jB/64 and jB/64 + 1), the same arithmetic as round_plain in
-// 64-bit lanes, 8 outputs out. Returns the coefficients done (T rounded down to a multiple of 8).
+// Groups of 8 coefficients: B bytes in (one byte-masked load, unpacked as bit_packing.cc does,
+// bit_packing_avx512.h), the same arithmetic as round_plain in 64-bit lanes, 8 outputs out. Returns
+// the coefficients done (T rounded down to a multiple of 8).
 template <class Y>
 CIPHERLORA_AVX512 int64_t round_packed_avx512(const uint8_t* packed, int B, const uint64_t* as,
                                               const double* prod, int offset, bool first, int64_t T,
                                               int b_shift, int log_q, int d, Y* y) {
-  alignas(64) int64_t lo[8], hi[8], shift[8], back[8];
-  for (int j = 0; j < 8; ++j) {
-    lo[j] = j * B / 64;
-    hi[j] = lo[j] + 1;
-    shift[j] = j * B % 64;
-    back[j] = 64 - shift[j];  // 64 when shift is 0: the high word then adds nothing
-  }
-  const __m512i vlo = _mm512_load_si512(lo), vhi = _mm512_load_si512(hi);
-  const __m512i vshift = _mm512_load_si512(shift), vback = _mm512_load_si512(back);
-  const __m512i b_mask = _mm512_set1_epi64(static_cast<long long>(low_mask(B)));
+  const GroupUnpacker unpacker(B);
   const __m512i q_mask = _mm512_set1_epi64(static_cast<long long>(low_mask(log_q)));
   const __m512i half_delta = _mm512_set1_epi64(int64_t{1} << (d - 1));
   const __m128i b_count = _mm_cvtsi32_si128(b_shift), offset_count = _mm_cvtsi32_si128(offset);
   const __m128i d_count = _mm_cvtsi32_si128(d), y_count = _mm_cvtsi32_si128(64 - (log_q - d));
   const __m512d half = _mm512_set1_pd(0.5);
   const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
-  const __mmask64 bytes = (__mmask64{1} << B) - 1;
+  const __mmask64 bytes = group_bytes(B);
   const int64_t groups = T / 8;
   for (int64_t g = 0; g < groups; ++g, packed += B) {
-    const __m512i w = _mm512_maskz_loadu_epi8(bytes, packed);
-    const __m512i b = _mm512_and_si512(
-        _mm512_or_si512(_mm512_srlv_epi64(_mm512_permutexvar_epi64(vlo, w), vshift),
-                        _mm512_sllv_epi64(_mm512_permutexvar_epi64(vhi, w), vback)),
-        b_mask);
+    const __m512i b = unpacker.unpack(_mm512_maskz_loadu_epi8(bytes, packed));
     // round_limb: truncate c + 0.5 with c's sign
     const __m512d c = _mm512_loadu_pd(prod + 8 * g);
     const __m512d signed_half = _mm512_castsi512_pd(
@@ -122,7 +100,8 @@ void round_packed_column(const uint8_t* packed, int b_bits, const uint64_t* as, 
                          int offset, bool first, int64_t T, const RoundingPlan& plan, Y* y,
                          uint64_t* scratch, RoundingKernel kernel) {
   int64_t done = 0;
-  if (kernel == RoundingKernel::kBest && b_bits >= 16 && b_bits <= 63 && avx512_available())
+  if (kernel == RoundingKernel::kBest && b_bits >= kMinVectorBits && b_bits <= kMaxVectorBits &&
+      avx512_available())
     done = round_packed_avx512(packed, b_bits, as, prod, offset, first, T, plan.b_shift, plan.log_q,
                                plan.log_delta, y);
   if (done == T) return;

@@ -15,7 +15,6 @@
 #include "common/aligned_allocator.h"
 #include "common/error.h"
 #include "common/grow.h"
-#include "he/bit_packing.h"
 #include "he/column_body.h"
 #include "he/column_rounding.h"
 #include "he/column_transpose.h"
@@ -242,8 +241,9 @@ void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const Colum
 
   // Column k of the body is a·s_k + e_k + Δ·x[·, k]. Built a tile of columns at a time: x [T, K]
   // is transposed a tile at a time, so that it is read a few cache lines per token rather than
-  // with a stride of K, and the tile's noise is drawn in one call; then each column is finished
-  // in one cache-resident buffer and handed to `sink`.
+  // with a stride of K, and the tile's noise is drawn in one call; then each column's product is
+  // summed limb by limb and its last limb's pass adds noise and message and writes the column out
+  // (column_body.h).
   const int threads = omp_get_max_threads();
   const int64_t tile_width = balanced_tile(K, threads, 64);
   const BodyPlan body_plan{plan.log_q, plan.log_delta};

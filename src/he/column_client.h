@@ -73,8 +73,9 @@ class ColumnClient {
   void decrypt(const EncryptedResponse& response, const ColumnPlan& plan, int64_t T, int64_t m,
                int64_t* y, int64_t* residual = nullptr);
 
-  // The same from a serialized response left packed (view_response): columns are unpacked one at
-  // a time, so the whole response is never expanded in memory. Y is int64_t, or int32_t when the
+  // The same from a serialized response left packed (view_response): the coefficients are read in
+  // place as they are rounded (column_rounding.h), so the response is never expanded in memory.
+  // Y is int64_t, or int32_t when the
   // plan's products fit 32 bits (log_q − log_delta <= 32; else Error): half the bytes to write.
   template <class Y>
   void decrypt(const PackedResponse& response, const ColumnPlan& plan, int64_t T, int64_t m, Y* y);

@@ -28,10 +28,6 @@ inline void store_u64(uint8_t* p, uint64_t v) {
   std::memcpy(p, &v, 8);
 }
 
-constexpr uint64_t low_mask(int bits) {
-  return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-}
-
 void check_width(int bits, const char* who) {
   require(bits >= 1 && bits <= 64,
           std::string(who) + ": bit width " + std::to_string(bits) + " is outside 1..64");
@@ -196,10 +192,14 @@ void pack_bits(std::span<const uint64_t> values, int bits, std::span<uint8_t> ou
                                              " does not fit in " + std::to_string(bits) + " bits");
 }
 
-void unpack_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> values,
-                 PackKernel kernel) {
-  check_width(bits, "unpack_bits");
-  check_size(in.size(), values.size(), bits, "unpack_bits");
+void unpack_leading_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> values,
+                         PackKernel kernel) {
+  check_width(bits, "unpack_leading_bits");
+  require(in.size() >= packed_size(values.size(), bits),
+          "unpack_leading_bits: " + std::to_string(values.size()) + " values of " +
+              std::to_string(bits) + " bits need " +
+              std::to_string(packed_size(values.size(), bits)) + " bytes, got " +
+              std::to_string(in.size()));
   uint64_t groups = 0;
   if (kernel == PackKernel::kBest && bits >= kMinVectorBits && bits <= kMaxVectorBits &&
       packing_avx512_available()) {
@@ -212,6 +212,13 @@ void unpack_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> valu
   }
   for (uint64_t i = groups * 8; i < values.size(); ++i)
     values[i] = read_value(in.data() + groups * bits, (i - groups * 8) * bits, bits);
+}
+
+void unpack_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> values,
+                 PackKernel kernel) {
+  check_width(bits, "unpack_bits");
+  check_size(in.size(), values.size(), bits, "unpack_bits");
+  unpack_leading_bits(in, bits, values, kernel);
   // Full groups end on byte boundaries, so only the last partial group can leave pad bits.
   const int used = values.size() % 8 * bits % 8;  // bits of the last byte in use
   if (used != 0)

@@ -36,4 +36,15 @@ void pack_bits(std::span<const uint64_t> values, int bits, std::span<uint8_t> ou
 void unpack_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> values,
                  PackKernel kernel = PackKernel::kBest);
 
+// The first values.size() values of a stream that may go on past them (a prefix of a packed
+// column): in must hold at least packed_size(values.size(), bits) bytes; the bits after the last
+// value are not looked at. Throws Error on a bad width or too few bytes.
+void unpack_leading_bits(std::span<const uint8_t> in, int bits, std::span<uint64_t> values,
+                         PackKernel kernel = PackKernel::kBest);
+
+// The mask of the low `bits` bits, 0 <= bits <= 64.
+constexpr uint64_t low_mask(int bits) {
+  return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+}
+
 }  // namespace cipherlora

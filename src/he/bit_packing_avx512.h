@@ -20,6 +20,8 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include "common/cpu_features.h"
+
 #define CIPHERLORA_PACKING_AVX512 __attribute__((target("avx512f,avx512bw")))
 #define CIPHERLORA_PACKING_INLINE CIPHERLORA_PACKING_AVX512 inline __attribute__((always_inline))
 
@@ -29,11 +31,7 @@ constexpr int kMinVectorBits = 16, kMaxVectorBits = 63;
 
 // AVX-512 F and BW; the fused kernels add their own needs (DQ, VL) to the check.
 inline bool packing_avx512_available() {
-  static const bool available = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-  }();
-  return available;
+  return cpu_features().avx512f && cpu_features().avx512bw;
 }
 
 inline __mmask64 group_bytes(int B) {

@@ -3,24 +3,12 @@
 #include <span>
 
 #include "he/bit_packing.h"
-#include "he/bit_packing_avx512.h"
+#include "he/column_pass_avx512.h"
 #include "he/fft_ring_product.h"
 #include "tensor/vector_clones.h"
 
 namespace cipherlora {
 namespace {
-
-#define CIPHERLORA_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl")))
-
-bool avx512_available() {
-  static const bool available = packing_avx512_available() && __builtin_cpu_supports("avx512dq") &&
-                                __builtin_cpu_supports("avx512vl");
-  return available;
-}
-
-uint64_t low_mask(int bits) {
-  return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-}
 
 CIPHERLORA_VECTOR_CLONES void finish_plain(uint64_t* b, const double* prod, int offset, bool first,
                                            const int32_t* e, const int32_t* x, int64_t T, int64_t N,
@@ -36,22 +24,16 @@ CIPHERLORA_VECTOR_CLONES void finish_plain(uint64_t* b, const double* prod, int 
 // Groups of 8 coefficients finished in 64-bit lanes, then packed as bit_packing.cc's vector path
 // does (bit_packing_avx512.h).
 template <int C>
-CIPHERLORA_AVX512 void finish_packed_avx512(const uint64_t* b, const double* prod, int offset,
-                                            bool first, const int32_t* e, const int32_t* x,
-                                            int64_t T, int64_t N, int shift, int B,
-                                            uint8_t* packed) {
+CIPHERLORA_COLUMN_PASS_AVX512 void finish_packed_avx512(const uint64_t* b, const double* prod,
+                                                        int offset, bool first, const int32_t* e,
+                                                        const int32_t* x, int64_t T, int64_t N,
+                                                        int shift, int B, uint8_t* packed) {
   const GroupPacker<C> packer(B);
   const __m512i q_mask = _mm512_set1_epi64(static_cast<long long>(low_mask(B)));
   const __m128i offset_count = _mm_cvtsi32_si128(offset), shift_count = _mm_cvtsi32_si128(shift);
-  const __m512d half = _mm512_set1_pd(0.5);
-  const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
   const __mmask64 bytes = group_bytes(B);
   for (int64_t n0 = 0; n0 < N; n0 += 8, packed += B) {
-    // round_limb: truncate c + 0.5 with c's sign
-    const __m512d c = _mm512_loadu_pd(prod + n0);
-    const __m512d signed_half = _mm512_castsi512_pd(
-        _mm512_or_si512(_mm512_castpd_si512(half), _mm512_and_si512(_mm512_castpd_si512(c), sign)));
-    __m512i v = _mm512_sll_epi64(_mm512_cvttpd_epi64(_mm512_add_pd(c, signed_half)), offset_count);
+    __m512i v = round_limb_shifted(_mm512_loadu_pd(prod + n0), offset_count);
     if (!first) v = _mm512_add_epi64(v, _mm512_loadu_si512(b + n0));
     v = _mm512_add_epi64(
         v, _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(e + n0))));
@@ -76,7 +58,7 @@ void finish_packed_body(uint64_t* b, const double* prod, int offset, bool first,
                         uint8_t* packed, BodyKernel kernel) {
   const int B = plan.log_q;
   if (kernel == BodyKernel::kBest && B >= kMinVectorBits && B <= kMaxVectorBits && N % 8 == 0 &&
-      avx512_available())
+      column_pass_avx512_available())
     return with_candidates(B, [&]<int C>() {
       finish_packed_avx512<C>(b, prod, offset, first, e, x, T, N, plan.log_delta, B, packed);
     });

@@ -25,7 +25,6 @@
 #include "he/security.h"
 #include "he/seed.h"
 #include "he/ternary_secret.h"
-#include "tensor/vector_clones.h"
 
 namespace cipherlora {
 namespace {

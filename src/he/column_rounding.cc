@@ -3,30 +3,12 @@
 #include <span>
 
 #include "he/bit_packing.h"
-#include "he/bit_packing_avx512.h"
+#include "he/column_pass_avx512.h"
 #include "he/fft_ring_product.h"
 #include "tensor/vector_clones.h"
 
 namespace cipherlora {
 namespace {
-
-#define CIPHERLORA_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw")))
-
-bool avx512_available() {
-  static const bool available = packing_avx512_available() && __builtin_cpu_supports("avx512dq");
-  return available;
-}
-
-uint64_t low_mask(int bits) {
-  return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-}
-
-// Bits [bit, bit + bits) of a little-endian bit stream.
-uint64_t read_field(const uint8_t* stream, int64_t bit, int bits) {
-  uint64_t v = 0;
-  for (int i = 0; i < bits; ++i, ++bit) v |= uint64_t{(stream[bit / 8] >> (bit % 8)) & 1u} << i;
-  return v;
-}
 
 // Branch-free, so it vectorizes.
 template <class Y>
@@ -53,26 +35,20 @@ CIPHERLORA_VECTOR_CLONES void round_plain(const uint64_t* b, const uint64_t* as,
 // bit_packing_avx512.h), the same arithmetic as round_plain in 64-bit lanes, 8 outputs out. Returns
 // the coefficients done (T rounded down to a multiple of 8).
 template <class Y>
-CIPHERLORA_AVX512 int64_t round_packed_avx512(const uint8_t* packed, int B, const uint64_t* as,
-                                              const double* prod, int offset, bool first, int64_t T,
-                                              int b_shift, int log_q, int d, Y* y) {
+CIPHERLORA_COLUMN_PASS_AVX512 int64_t round_packed_avx512(const uint8_t* packed, int B,
+                                                          const uint64_t* as, const double* prod,
+                                                          int offset, bool first, int64_t T,
+                                                          int b_shift, int log_q, int d, Y* y) {
   const GroupUnpacker unpacker(B);
   const __m512i q_mask = _mm512_set1_epi64(static_cast<long long>(low_mask(log_q)));
   const __m512i half_delta = _mm512_set1_epi64(int64_t{1} << (d - 1));
   const __m128i b_count = _mm_cvtsi32_si128(b_shift), offset_count = _mm_cvtsi32_si128(offset);
   const __m128i d_count = _mm_cvtsi32_si128(d), y_count = _mm_cvtsi32_si128(64 - (log_q - d));
-  const __m512d half = _mm512_set1_pd(0.5);
-  const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
   const __mmask64 bytes = group_bytes(B);
   const int64_t groups = T / 8;
   for (int64_t g = 0; g < groups; ++g, packed += B) {
     const __m512i b = unpacker.unpack(_mm512_maskz_loadu_epi8(bytes, packed));
-    // round_limb: truncate c + 0.5 with c's sign
-    const __m512d c = _mm512_loadu_pd(prod + 8 * g);
-    const __m512d signed_half = _mm512_castsi512_pd(
-        _mm512_or_si512(_mm512_castpd_si512(half), _mm512_and_si512(_mm512_castpd_si512(c), sign)));
-    __m512i product =
-        _mm512_sll_epi64(_mm512_cvttpd_epi64(_mm512_add_pd(c, signed_half)), offset_count);
+    __m512i product = round_limb_shifted(_mm512_loadu_pd(prod + 8 * g), offset_count);
     if (!first) product = _mm512_add_epi64(product, _mm512_loadu_si512(as + 8 * g));
     const __m512i phase =
         _mm512_and_si512(_mm512_sub_epi64(_mm512_sll_epi64(b, b_count), product), q_mask);
@@ -101,20 +77,16 @@ void round_packed_column(const uint8_t* packed, int b_bits, const uint64_t* as, 
                          uint64_t* scratch, RoundingKernel kernel) {
   int64_t done = 0;
   if (kernel == RoundingKernel::kBest && b_bits >= kMinVectorBits && b_bits <= kMaxVectorBits &&
-      avx512_available())
+      column_pass_avx512_available())
     done = round_packed_avx512(packed, b_bits, as, prod, offset, first, T, plan.b_shift, plan.log_q,
                                plan.log_delta, y);
   if (done == T) return;
   // The rest (all of it on the portable path): groups of 8 start on byte boundaries, so
-  // coefficients [done, T) are the stream from byte done·b_bits/8 on. Whole groups go through
-  // unpack_bits; the last few (T need not be a multiple of 8, and the bytes after them hold the
-  // next coefficients, not zero padding) one bit field at a time.
-  const uint8_t* from = packed + done * b_bits / 8;
-  const int64_t rest = T - done, whole = rest / 8 * 8;
-  if (whole > 0)
-    unpack_bits(std::span(from, whole * b_bits / 8), b_bits, std::span(scratch, whole),
-                PackKernel::kBest);
-  for (int64_t t = whole; t < rest; ++t) scratch[t] = read_field(from, t * b_bits, b_bits);
+  // coefficients [done, T) are the stream from byte done·b_bits/8 on, followed by the column's
+  // other coefficients.
+  const int64_t rest = T - done;
+  unpack_leading_bits(std::span(packed + done * b_bits / 8, packed_size(rest, b_bits)), b_bits,
+                      std::span(scratch, rest));
   round_plain(scratch, as + done, prod + done, offset, first, rest, plan.b_shift, plan.log_q,
               plan.log_delta, y + done, nullptr);
 }

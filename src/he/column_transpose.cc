@@ -11,17 +11,15 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include "common/cpu_features.h"
+
 namespace cipherlora {
 namespace {
 
 #define CIPHERLORA_AVX512 __attribute__((target("avx512f")))
 
 bool avx512_available() {
-  static const bool available = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
-  return available;
+  return cpu_features().avx512f;
 }
 
 // Portable gather of rows [t_begin, T): 8 tokens at a time, so that the rows being read stay in

@@ -136,50 +136,52 @@ void FftRingMultiplier::transform_operand(std::span<const int32_t> v, double* tr
   transform_signed(v, tr);
 }
 
-void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out, Reduce reduce) const {
-  const State& st = *state_;
-  ScratchLease scratch(st.pool);
-  double* tr = scratch.data() + st.n;
-  transform_signed(v, tr);
-  multiply_transformed(tr, out, reduce);
+// The reduction callers without a pass of their own get: the last limb summed in, then mod 2^log_q.
+FftRingMultiplier::LastLimb FftRingMultiplier::summing(Reduce reduce) const {
+  const int64_t n = state_->n;
+  const int log_q = reduce == Reduce::kModQ ? state_->log_q : 64;
+  return [n, log_q](const double* prod, int offset, bool first, uint64_t* acc) {
+    accumulate_rounded(prod, n, offset, first, acc);
+    if (log_q < 64)
+      for (int64_t j = 0; j < n; ++j) acc[j] &= (uint64_t{1} << log_q) - 1;
+  };
 }
 
-void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out, Reduce reduce) const {
+// prod [N]: scratch for each limb's product.
+void FftRingMultiplier::sum_limbs(const double* tr, double* prod, uint64_t* out,
+                                  const LastLimb& last) const {
   const State& st = *state_;
-  const int64_t n = st.n;
-  const bool masked = reduce == Reduce::kModQ && st.log_q < 64;
-  const uint64_t mask = masked ? (uint64_t{1} << st.log_q) - 1 : ~uint64_t{0};
-  multiply_transformed(
-      tr, out, [n, masked, mask](const double* prod, int offset, bool first, uint64_t* acc) {
-        accumulate_rounded(prod, n, offset, first, acc);
-        if (masked)
-          for (int64_t j = 0; j < n; ++j) acc[j] &= mask;
-      });
-}
-
-void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out,
-                                             const LastLimb& last) const {
-  const State& st = *state_;
-  const int64_t n = st.n;
-  ScratchLease scratch(st.pool);
-  double* prod = scratch.data();  // [N]: the product's coefficients
   const size_t limbs = st.limbs.size();
   for (size_t l = 0; l < limbs; ++l) {
     st.fft->inverse_of_product(tr, st.limbs[l].data(), prod);
     if (l + 1 < limbs)
-      accumulate_rounded(prod, n, st.offsets[l], l == 0, out);
+      accumulate_rounded(prod, st.n, st.offsets[l], l == 0, out);
     else
       last(prod, st.offsets[l], l == 0, out);
   }
 }
 
+void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out, Reduce reduce) const {
+  multiply(v, out, summing(reduce));
+}
+
+void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out, Reduce reduce) const {
+  multiply_transformed(tr, out, summing(reduce));
+}
+
+void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out,
+                                             const LastLimb& last) const {
+  ScratchLease scratch(state_->pool);
+  sum_limbs(tr, scratch.data(), out, last);
+}
+
+// One lease for both the operand's transform and the limbs' products.
 void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out,
                                  const LastLimb& last) const {
-  const State& st = *state_;
-  ScratchLease scratch(st.pool);
-  double* tr = scratch.data() + st.n;
+  ScratchLease scratch(state_->pool);
+  double* tr = scratch.data() + state_->n;
   transform_signed(v, tr);
-  multiply_transformed(tr, out, last);
+  sum_limbs(tr, scratch.data(), out, last);
 }
 
 }  // namespace cipherlora

@@ -73,6 +73,8 @@ class FftRingMultiplier {
 
  private:
   struct State;
+  LastLimb summing(Reduce reduce) const;
+  void sum_limbs(const double* tr, double* prod, uint64_t* out, const LastLimb& last) const;
   std::unique_ptr<State> state_;
 };
 

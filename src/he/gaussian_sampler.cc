@@ -11,6 +11,7 @@
 #pragma GCC diagnostic pop
 #include <sodium.h>
 
+#include "common/cpu_features.h"
 #include "common/error.h"
 #include "he/aes_ctr.h"
 #include "he/security.h"
@@ -97,12 +98,8 @@ CIPHERLORA_AVX512 void cdt_lookup_avx512(const uint64_t* u, uint64_t count, cons
 }  // namespace
 
 bool GaussianSampler::avx512_available() {
-  static const bool available = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vl");
-  }();
-  return available;
+  const CpuFeatures& cpu = cpu_features();
+  return cpu.avx512f && cpu.avx512dq && cpu.avx512vl;
 }
 
 void GaussianSampler::lookup(const uint64_t* u, uint64_t count, int32_t* out,

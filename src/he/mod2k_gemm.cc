@@ -289,32 +289,40 @@ class Int8Gemm {
 // when the thread works on a shared D.
 struct Scratch {
   Scratch(Int8Kernel kernel, int64_t rows, int64_t c_size, int64_t d_size, int64_t sums_size)
-      : shape{rows, c_size, d_size, sums_size},
+      : kernel(kernel),
+        rows(rows),
+        capacity{c_size, d_size, sums_size},
         gemm(kernel, rows),
         C(new int32_t[c_size]),
         D(d_size > 0 ? new uint32_t[d_size / 4] : nullptr),
         sums(sums_size > 0 ? new uint64_t[sums_size] : nullptr) {}
-  std::array<int64_t, 4> shape;  // the constructor's sizes: a cached Scratch is reused for them
+  bool fits(Int8Kernel k, int64_t r, int64_t c_size, int64_t d_size, int64_t sums_size) const {
+    return k == kernel && r == rows && c_size <= capacity[0] && d_size <= capacity[1] &&
+           sums_size <= capacity[2];
+  }
+  Int8Kernel kernel;
+  int64_t rows;                     // the GEMMs' usual row count (their layouts depend on it)
+  std::array<int64_t, 3> capacity;  // of C, D (bytes) and sums
   Int8Gemm gemm;
   std::unique_ptr<int32_t[]> C;      // [mb, columns]
   std::unique_ptr<uint32_t[]> D;     // [K chunk, columns] s8 in either layout
   std::unique_ptr<uint64_t[]> sums;  // [count, nb]
 };
 
-}  // namespace
-
-// Scratch objects returned by finished calls, for the next call with the same shapes. A few per
-// thread at most: the shapes depend only on (count, log_q, N), which a worker repeats.
-struct Mod2kWeights::ScratchCache {
+// Scratch returned by finished products() calls, for the next call of any layer that fits in it.
+// Allocated per call, these megabytes came back as fresh pages whenever malloc had returned them
+// to the kernel, so the worker's time depended on the process's allocation history. One cache for
+// the process, not one per layer: a model's hundreds of layers share a few entries per thread.
+class ScratchCache {
+ public:
   std::unique_ptr<Scratch> acquire(Int8Kernel kernel, int64_t rows, int64_t c_size, int64_t d_size,
                                    int64_t sums_size) {
-    const std::array<int64_t, 4> shape{rows, c_size, d_size, sums_size};
     {
-      const std::lock_guard<std::mutex> lock(mutex);
-      for (auto it = free.begin(); it != free.end(); ++it)
-        if ((*it)->shape == shape) {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      for (auto it = free_.begin(); it != free_.end(); ++it)
+        if ((*it)->fits(kernel, rows, c_size, d_size, sums_size)) {
           std::unique_ptr<Scratch> s = std::move(*it);
-          free.erase(it);
+          free_.erase(it);
           return s;
         }
     }
@@ -322,22 +330,26 @@ struct Mod2kWeights::ScratchCache {
   }
   void release(std::unique_ptr<Scratch> s) {
     if (!s) return;
-    const std::lock_guard<std::mutex> lock(mutex);
-    free.push_back(std::move(s));
+    const std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(s));
     const size_t keep = 4 * static_cast<size_t>(std::max(1, num_threads()));
-    if (free.size() > keep) free.erase(free.begin());
+    if (free_.size() > keep) free_.erase(free_.begin());  // the least recently returned
   }
 
-  std::mutex mutex;
-  std::vector<std::unique_ptr<Scratch>> free;
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Scratch>> free_;
 };
 
-Mod2kWeights::~Mod2kWeights() = default;
-Mod2kWeights::Mod2kWeights(Mod2kWeights&&) noexcept = default;
-Mod2kWeights& Mod2kWeights::operator=(Mod2kWeights&&) noexcept = default;
+ScratchCache& scratch_cache() {
+  static ScratchCache cache;
+  return cache;
+}
+
+}  // namespace
 
 Mod2kWeights::Mod2kWeights(Int8Kernel kernel, const int8_t* W, int64_t K, int64_t m, bool trans_w)
-    : kernel_(kernel), K_(K), m_(m), cache_(std::make_unique<ScratchCache>()) {
+    : kernel_(kernel), K_(K), m_(m) {
   require(K > 0 && m > 0,
           "mod2k weights: bad shape K=" + std::to_string(K) + " m=" + std::to_string(m));
   require(kernel != Int8Kernel::kOneDnn || onednn_int8_exact(),
@@ -411,8 +423,8 @@ void Mod2kWeights::products(int count, const uint64_t* const* in, int64_t N, int
   {
     std::unique_ptr<Scratch> s;
     guarded([&] {
-      s = cache_->acquire(kernel_, mb, mb * cols_max, by_coefficients ? d_size : 0,
-                          by_coefficients ? count * nb : 0);
+      s = scratch_cache().acquire(kernel_, mb, mb * cols_max, by_coefficients ? d_size : 0,
+                                  by_coefficients ? count * nb : 0);
     });
     uint32_t* D = by_coefficients ? (s ? s->D.get() : nullptr) : shared_D.get();
     uint64_t* sums = by_coefficients ? (s ? s->sums.get() : nullptr) : shared_sums.get();
@@ -456,7 +468,7 @@ void Mod2kWeights::products(int count, const uint64_t* const* in, int64_t N, int
             if (s) guarded([&] { rows_of(b, jb * mb); });
         }
     }
-    cache_->release(std::move(s));
+    scratch_cache().release(std::move(s));
   }
   if (error) std::rethrow_exception(error);
 }

@@ -21,7 +21,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "tensor/int8_gemm.h"
@@ -36,9 +35,6 @@ class Mod2kWeights {
   // else [K, m] (the backward product). W is copied. Throws Error for K or m <= 0, or for kOneDnn
   // on a CPU where onednn_int8_exact() is false.
   Mod2kWeights(Int8Kernel kernel, const int8_t* W, int64_t K, int64_t m, bool trans_w);
-  ~Mod2kWeights();
-  Mod2kWeights(Mod2kWeights&&) noexcept;
-  Mod2kWeights& operator=(Mod2kWeights&&) noexcept;
 
   // out[c][j][n] = Σ_k op(W)[k, j]·in[c][k][n] mod 2^log_q for c < count.
   // in[c]: [K, N] row-major; out[c]: [m, N], overwritten with values in [0, 2^log_q). Inputs need
@@ -58,11 +54,6 @@ class Mod2kWeights {
   // op(W)ᵀ + 128, the unsigned operand of the int8 GEMMs: chunk by chunk, each [m, its rows].
   std::vector<uint8_t> w_;
   std::vector<int64_t> w_sum_;  // [chunks, m]: Σ_k op(W)[k, j] over each chunk's rows
-  // The threads' buffers and GEMM primitives, kept from call to call: allocated per call, their
-  // megabytes came back as fresh pages (page faults) whenever malloc had returned them to the
-  // kernel, which made the worker's time depend on the process's allocation history.
-  struct ScratchCache;
-  std::unique_ptr<ScratchCache> cache_;
 };
 
 // One-shot form of Mod2kWeights(kernel, W, K, m, trans_w).products(count, in, N, log_q, out).

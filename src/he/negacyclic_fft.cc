@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/cpu_features.h"
 #include "common/error.h"
 #include "he/negacyclic_fft_kernels.h"
 
@@ -51,11 +52,7 @@ void portable_inverse(const NegacyclicFft::Tables& t, double* re, double* im) {
 }  // namespace
 
 bool fft_avx512_available() {
-  static const bool available = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
-  }();
-  return available;
+  return cpu_features().avx512f && cpu_features().avx512dq;
 }
 
 NegacyclicFft::NegacyclicFft(int log_n, FftKernel kernel) : tables_(std::make_unique<Tables>()) {

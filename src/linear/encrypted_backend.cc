@@ -115,31 +115,28 @@ class EncryptedBackend final : public LinearBackend {
         for (int64_t i = 0; i < T * K; ++i) x8_[i] = static_cast<int8_t>(q_[i] - center_);
       else
         for (int64_t i = 0; i < T * K; ++i) x_[i] = static_cast<int32_t>(q_[i]) - center_;
-      for (int64_t t0 = 0; t0 < T; t0 += plan.n()) {
-        const int64_t tc = std::min(plan.n(), T - t0);
-        if (narrow)
-          session_->product(x8_.data() + t0 * K, tc, K, m, plan, id_, dir, acc32_.data() + t0 * m);
-        else if (bytes)
-          session_->product(x8_.data() + t0 * K, tc, K, m, plan, id_, dir, acc_.data() + t0 * m);
-        else
-          session_->product(x_.data() + t0 * K, tc, K, m, plan, id_, dir, acc_.data() + t0 * m);
-      }
+      // Requests of up to N tokens each.
+      const auto products = [&](const auto* xs, auto* ys) {
+        for (int64_t t0 = 0; t0 < T; t0 += plan.n())
+          session_->product(xs + t0 * K, std::min(plan.n(), T - t0), K, m, plan, id_, dir,
+                            ys + t0 * m);
+      };
+      if (narrow)
+        products(x8_.data(), acc32_.data());
+      else if (bytes)
+        products(x8_.data(), acc_.data());
+      else
+        products(x_.data(), acc_.data());
     } catch (const Error& e) {
       throw Error("linear " + name_ + " " + what + ": " + e.what());
     }
     // Σ_k (q − c)·W + (c − zp)·Σ_k W = Σ_k (q − zp)·W, the quantized backend's integer.
-    if (narrow) {
-      grow(shift_, T);
-      for (int64_t t = 0; t < T; ++t) shift_[t] = center_ - zp_[t];
+    grow(shift_, T);
+    for (int64_t t = 0; t < T; ++t) shift_[t] = center_ - zp_[t];
+    if (narrow)
       dequantize_rows_shifted(acc32_.data(), T, m, shift_.data(), sum, scale_.data(), out_scale, y);
-      return;
-    }
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t shift = center_ - zp_[t];
-      for (int64_t j = 0; j < m; ++j) acc_[t * m + j] += shift * sum[j];
-    }
-    dequantize_rows(acc_.data(), T, m, scale_.data(), out_scale, y);
+    else
+      dequantize_rows_shifted(acc_.data(), T, m, shift_.data(), sum, scale_.data(), out_scale, y);
   }
 
   std::string name_;

@@ -128,26 +128,23 @@ void quantized_product_exact(Int8Kernel kernel, const QuantizedTokens& a, const 
   });
 }
 
-void dequantize_rows(const int64_t* acc, int64_t T, int64_t N, const float* row_scale,
-                     const float* col_scale, float* y) {
-#pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < T; ++t) {
-    const int64_t* row = acc + t * N;
-    dequantize_row([row](int64_t n) { return row[n]; }, N, row_scale[t], col_scale, y + t * N);
-  }
-}
-
-void dequantize_rows_shifted(const int32_t* acc, int64_t T, int64_t N, const int32_t* shift,
+template <class Acc>
+void dequantize_rows_shifted(const Acc* acc, int64_t T, int64_t N, const int32_t* shift,
                              const int32_t* sum, const float* row_scale, const float* col_scale,
                              float* y) {
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < T; ++t) {
-    const int32_t* row = acc + t * N;
+    const Acc* row = acc + t * N;
     const int64_t s = shift[t];
     dequantize_row([row, s, sum](int64_t n) { return int64_t{row[n]} + s * sum[n]; }, N,
                    row_scale[t], col_scale, y + t * N);
   }
 }
+
+template void dequantize_rows_shifted(const int32_t*, int64_t, int64_t, const int32_t*,
+                                      const int32_t*, const float*, const float*, float*);
+template void dequantize_rows_shifted(const int64_t*, int64_t, int64_t, const int32_t*,
+                                      const int32_t*, const float*, const float*, float*);
 
 void quantized_product(Int8Kernel kernel, const QuantizedTokens& a, const Int8Operand& b,
                        QuantizedProductBuffers& buffers, float* y) {

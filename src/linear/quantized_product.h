@@ -59,15 +59,12 @@ void int8_column_sums(const int8_t* B, int64_t K, int64_t N, bool trans, int32_t
 void quantized_product_exact(Int8Kernel kernel, const QuantizedTokens& a, const Int8Operand& b,
                              QuantizedProductBuffers& buffers, int64_t* acc);
 
-// y [T, N] = dequantize(acc [T, N], row_scale [T], col_scale [N] or 1): the epilogue of
-// quantized_product(), for products computed elsewhere (the encrypted backend).
-void dequantize_rows(const int64_t* acc, int64_t T, int64_t N, const float* row_scale,
-                     const float* col_scale, float* y);
-
-// y [T, N] = dequantize(acc [T, N] + shift [T] ⊗ sum [N], row_scale, col_scale or 1): the same
-// epilogue for products of centred activations (the encrypted backend's 8-bit path), whose
-// zero-point correction shift[t]·sum[n] is folded in here instead of in a pass of its own.
-void dequantize_rows_shifted(const int32_t* acc, int64_t T, int64_t N, const int32_t* shift,
+// y [T, N] = dequantize(acc [T, N] + shift [T] ⊗ sum [N], row_scale [T], col_scale [N] or 1):
+// the epilogue of quantized_product() for products computed elsewhere (the encrypted backend),
+// from activations centred at c instead of their zero points: shift[t] = c − zp[t] folds the
+// zero point back in here rather than in a pass of its own. Acc is int32_t or int64_t.
+template <class Acc>
+void dequantize_rows_shifted(const Acc* acc, int64_t T, int64_t N, const int32_t* shift,
                              const int32_t* sum, const float* row_scale, const float* col_scale,
                              float* y);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "common/error.h"
@@ -113,6 +114,27 @@ TEST(BitPacking, RoundTripEveryWidth) {
       expect_round_trip(low, bits);
     }
   }
+}
+
+// A prefix of a longer stream (a packed column read up to T < N values): the bits after the
+// prefix belong to other values and are not checked; too few bytes are an error.
+TEST(BitPacking, LeadingValuesOfALongerStream) {
+  std::mt19937_64 rng(9);
+  for (int bits : {3, 29, 47, 64})
+    for (size_t count : {1, 7, 8, 9, 100}) {
+      std::vector<uint64_t> all(count + 13);
+      for (auto& v : all) v = rng() & max_value(bits);
+      const std::vector<uint8_t> stream = pack(all, bits);
+      for (PackKernel kernel : {PackKernel::kBest, PackKernel::kPortable}) {
+        std::vector<uint64_t> lead(count);
+        unpack_leading_bits(std::span(stream.data(), packed_size(count, bits)), bits, lead, kernel);
+        EXPECT_TRUE(std::equal(lead.begin(), lead.end(), all.begin())) << bits << " " << count;
+      }
+      std::vector<uint64_t> lead(count);
+      EXPECT_THROW(
+          unpack_leading_bits(std::span(stream.data(), packed_size(count, bits) - 1), bits, lead),
+          Error);
+    }
 }
 
 TEST(BitPacking, SetPadBitRejected) {

@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
     std::vector<int32_t> x(T * K);
     std::vector<int8_t> wq(m * K);
     for (auto& v : x) v = static_cast<int32_t>(rng() % 256) - 128;
-    const std::vector<int8_t> x8(x.begin(), x.end());
+    // As the encrypted backend's x bytes: on huge pages (the tile gather reads one line per token).
+    const LargeVector<int8_t> x8(x.begin(), x.end());
     for (auto& w : wq) w = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
     const ColumnPlan plan = plan_for_weight(wq.data(), m, K, /*forward=*/true, 128);
 

@@ -272,15 +272,14 @@ void ColumnClient::encrypt_columns(const X* x, int64_t T, int64_t K, const Colum
           // Packed: the limbs sum into b and the last pass writes the wire bytes. Unpacked: they
           // sum straight into the request's column.
           uint64_t* sum = out.packed ? b.data() : out.values + k * N;
-          mask.multiply_transformed(
-              keys.transformed_for(k), sum,
-              [&](const double* prod, int offset, bool first, uint64_t* acc) {
-                if (out.packed)
-                  finish_packed_body(acc, prod, offset, first, ei, xi, T, N, body_plan,
-                                     out.packed + k * column_bytes);
-                else
-                  finish_body(acc, prod, offset, first, ei, xi, T, N, body_plan);
-              });
+          mask.multiply_transformed(keys.transformed_for(k), sum,
+                                    [&](const LimbSum& limbs, uint64_t* acc) {
+                                      if (out.packed)
+                                        finish_packed_body(limbs, ei, xi, T, N, body_plan,
+                                                           out.packed + k * column_bytes, acc);
+                                      else
+                                        finish_body(acc, limbs, ei, xi, T, N, body_plan);
+                                    });
         }
       } catch (...) {
 #pragma omp critical(column_client_failure)
@@ -400,14 +399,12 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
           Y* vi = vals.data() + i * ldv;
           int64_t* erri = residual ? errs.data() + i * ldv : nullptr;
           mask.multiply(std::span(s_out + j * N, N), as.data(),
-                        [&](const double* prod, int offset, bool first, uint64_t* out) {
+                        [&](const LimbSum& limbs, uint64_t*) {
                           if (columns.packed)
                             round_packed_column(columns.packed + j * packed_bytes, plan.log_q_b,
-                                                out, prod, offset, first, T, rounding, vi,
-                                                b.data());
+                                                limbs, T, rounding, vi, b.data());
                           else
-                            round_column(columns.values + j * N, out, prod, offset, first, T,
-                                         rounding, vi, erri);
+                            round_column(columns.values + j * N, limbs, T, rounding, vi, erri);
                         });
         }
       } catch (...) {

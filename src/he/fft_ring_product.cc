@@ -44,7 +44,7 @@ struct FftRingMultiplier::State {
   const NegacyclicFft* fft = nullptr;
   std::vector<int> offsets;                  // limb l is scaled by 2^offsets[l]
   std::vector<AlignedBuffer<double>> limbs;  // [limbs][N] transformed limbs, re then im
-  mutable ScratchPool pool;                  // per product: the product, and a transformed operand
+  mutable ScratchPool pool;  // per product: the last two limbs' products, a transformed operand
 
   explicit State(int64_t words) : pool(words) {}
 };
@@ -86,7 +86,7 @@ FftRingMultiplier::FftRingMultiplier(std::span<const uint64_t> fixed, int log_q,
   int limb_count = 1;
   if (bottom_bits < log_q) limb_count += (log_q - bottom_bits + exact_bits - 1) / exact_bits;
 
-  state_ = std::make_unique<State>(2 * n);
+  state_ = std::make_unique<State>(3 * n);
   State& st = *state_;
   st.n = n;
   st.log_q = log_q;
@@ -140,25 +140,33 @@ void FftRingMultiplier::transform_operand(std::span<const int32_t> v, double* tr
 FftRingMultiplier::LastLimb FftRingMultiplier::summing(Reduce reduce) const {
   const int64_t n = state_->n;
   const int log_q = reduce == Reduce::kModQ ? state_->log_q : 64;
-  return [n, log_q](const double* prod, int offset, bool first, uint64_t* acc) {
-    accumulate_rounded(prod, n, offset, first, acc);
-    if (log_q < 64)
-      for (int64_t j = 0; j < n; ++j) acc[j] &= (uint64_t{1} << log_q) - 1;
+  const uint64_t q_mask = log_q < 64 ? (uint64_t{1} << log_q) - 1 : ~uint64_t{0};
+  return [n, q_mask](const LimbSum& sum, uint64_t* out) {
+    for (int64_t j = 0; j < n; ++j) out[j] = sum.at(j) & q_mask;
   };
 }
 
-// prod [N]: scratch for each limb's product.
-void FftRingMultiplier::sum_limbs(const double* tr, double* prod, uint64_t* out,
+// prods [2N]: scratch for the limbs' products. All but the last two are summed into out here; the
+// last two are left to `last`, which rounds them as it reads them.
+void FftRingMultiplier::sum_limbs(const double* tr, double* prods, uint64_t* out,
                                   const LastLimb& last) const {
   const State& st = *state_;
   const size_t limbs = st.limbs.size();
-  for (size_t l = 0; l < limbs; ++l) {
-    st.fft->inverse_of_product(tr, st.limbs[l].data(), prod);
-    if (l + 1 < limbs)
-      accumulate_rounded(prod, st.n, st.offsets[l], l == 0, out);
-    else
-      last(prod, st.offsets[l], l == 0, out);
+  for (size_t l = 0; l + 2 < limbs; ++l) {
+    st.fft->inverse_of_product(tr, st.limbs[l].data(), prods);
+    accumulate_rounded(prods, st.n, st.offsets[l], l == 0, out);
   }
+  LimbSum sum;
+  if (limbs >= 2) {
+    st.fft->inverse_of_product(tr, st.limbs[limbs - 2].data(), prods);
+    sum.prev = prods;
+    sum.prev_offset = st.offsets[limbs - 2];
+  }
+  st.fft->inverse_of_product(tr, st.limbs[limbs - 1].data(), prods + st.n);
+  sum.prod = prods + st.n;
+  sum.offset = st.offsets[limbs - 1];
+  sum.lower = limbs >= 3 ? out : nullptr;
+  last(sum, out);
 }
 
 void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out, Reduce reduce) const {
@@ -179,7 +187,7 @@ void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out,
 void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out,
                                  const LastLimb& last) const {
   ScratchLease scratch(state_->pool);
-  double* tr = scratch.data() + state_->n;
+  double* tr = scratch.data() + 2 * state_->n;
   transform_signed(v, tr);
   sum_limbs(tr, scratch.data(), out, last);
 }

@@ -32,6 +32,27 @@ inline int64_t round_limb(double c) {
   return static_cast<int64_t>(c + (c < 0 ? -0.5 : 0.5));
 }
 
+// A product as the limbs leave it, for a pass that rounds and sums it as it reads: the last limb's
+// unrounded product, the one before it's (with two or more limbs), and the sum of the limbs below
+// those (with three or more). Coefficient j of the product is, mod 2^64,
+//   lower[j] + round_limb(prev[j])·2^prev_offset + round_limb(prod[j])·2^offset
+// with an absent term taken as 0. With the usual one or two limbs nothing is summed in a pass of
+// its own.
+struct LimbSum {
+  const double* prod = nullptr;  // [N]
+  int offset = 0;
+  const double* prev = nullptr;  // [N] or nullptr
+  int prev_offset = 0;
+  const uint64_t* lower = nullptr;  // [N] or nullptr
+
+  uint64_t at(int64_t j) const {
+    uint64_t v = static_cast<uint64_t>(round_limb(prod[j])) << offset;
+    if (prev) v += static_cast<uint64_t>(round_limb(prev[j])) << prev_offset;
+    if (lower) v += lower[j];
+    return v;
+  }
+};
+
 class FftRingMultiplier {
  public:
   // kLeaveHighBits: out is the product mod 2^64, whose low log_q bits are the result, for callers
@@ -64,17 +85,16 @@ class FftRingMultiplier {
   void multiply_transformed(const double* tr, uint64_t* out, Reduce reduce = Reduce::kModQ) const;
 
   // The same with the sum's last step handed to the caller, who folds its own pass over the result
-  // into it (encryption adds noise and message, decryption rounds to the plaintext): last(prod,
-  // offset, first, out) must leave out[j] + round_limb(prod[j])·2^offset in out[j] (only the
-  // latter when first, i.e. with a single limb), mod 2^log_q. prod: [N] the last limb's product.
-  using LastLimb = std::function<void(const double* prod, int offset, bool first, uint64_t* out)>;
+  // into it (encryption adds noise and message, decryption rounds to the plaintext): last(sum,
+  // out) must leave sum.at(j) mod 2^log_q in out[j] [N] (sum.lower, if any, is out itself).
+  using LastLimb = std::function<void(const LimbSum& sum, uint64_t* out)>;
   void multiply_transformed(const double* tr, uint64_t* out, const LastLimb& last) const;
   void multiply(std::span<const int32_t> v, uint64_t* out, const LastLimb& last) const;
 
  private:
   struct State;
   LastLimb summing(Reduce reduce) const;
-  void sum_limbs(const double* tr, double* prod, uint64_t* out, const LastLimb& last) const;
+  void sum_limbs(const double* tr, double* prods, uint64_t* out, const LastLimb& last) const;
   std::unique_ptr<State> state_;
 };
 

@@ -1,6 +1,7 @@
 // Decryption's rounding against the formula written out here, for both kernels, packed and
 // unpacked inputs, int32 and int64 outputs, token counts around the 8-coefficient groups, and the
-// wire widths the plans use.
+// wire widths the plans use, with one, two and three or more limbs (LimbSum's prev and lower
+// terms).
 #include "he/column_rounding.h"
 
 #include <gtest/gtest.h>
@@ -19,12 +20,18 @@ uint64_t mask(int bits) {
   return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
 }
 
+int64_t nearest(double c) {  // half away from zero
+  return static_cast<int64_t>(std::trunc(c + std::copysign(0.5, c)));
+}
+
 // y = the (log_q − d)-bit two's complement value of round(phase / 2^d), phase =
-// (b·2^b_shift − product) mod 2^log_q, product = as + nearest(prod)·2^offset (half away from 0).
-int64_t expected(uint64_t b, uint64_t as, double prod, int offset, bool first,
-                 const RoundingPlan& p) {
-  const int64_t nearest = static_cast<int64_t>(std::trunc(prod + std::copysign(0.5, prod)));
-  const uint64_t product = (first ? 0 : as) + (static_cast<uint64_t>(nearest) << offset);
+// (b·2^b_shift − product) mod 2^log_q, product = lower + nearest(prev)·2^prev_offset +
+// nearest(prod)·2^offset, without the terms the limbs do not reach.
+int64_t expected(uint64_t b, uint64_t lower, double prev, double prod, const LimbSum& sum,
+                 int limbs, const RoundingPlan& p) {
+  uint64_t product = static_cast<uint64_t>(nearest(prod)) << sum.offset;
+  if (limbs >= 2) product += static_cast<uint64_t>(nearest(prev)) << sum.prev_offset;
+  if (limbs >= 3) product += lower;
   const uint64_t phase = ((b << p.b_shift) - product) & mask(p.log_q);
   const uint64_t rounded =
       ((phase + (uint64_t{1} << (p.log_delta - 1))) & mask(p.log_q)) >> p.log_delta;
@@ -35,28 +42,32 @@ int64_t expected(uint64_t b, uint64_t as, double prod, int offset, bool first,
 }
 
 template <class Y>
-void check(int b_bits, const RoundingPlan& p, int64_t T, bool first, RoundingKernel kernel,
+void check(int b_bits, const RoundingPlan& p, int64_t T, int limbs, RoundingKernel kernel,
            std::mt19937_64& rng) {
   const int64_t N = 64;  // a column of the wire holds N coefficients; T <= N are rounded
-  std::vector<uint64_t> b(N), as(N);
-  std::vector<double> prod(N);
+  std::vector<uint64_t> b(N), lower(N);
+  std::vector<double> prod(N), prev(N);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
   for (int64_t t = 0; t < N; ++t) {
     b[t] = rng() & mask(b_bits);
-    as[t] = rng();
+    lower[t] = rng();
     // Products near and at halves, and large ones.
     prod[t] = t % 4 == 0 ? std::ldexp(u(rng), 40) : std::floor(u(rng) * 1000) + (t % 3) * 0.5;
+    prev[t] = t % 4 == 1 ? std::ldexp(u(rng), 40) : std::floor(u(rng) * 1000) + (t % 3) * 0.5;
   }
-  const int offset = static_cast<int>(rng() % 30);
+  const LimbSum sum{.prod = prod.data(),
+                    .offset = static_cast<int>(rng() % 30),
+                    .prev = limbs >= 2 ? prev.data() : nullptr,
+                    .prev_offset = static_cast<int>(rng() % 8),
+                    .lower = limbs >= 3 ? lower.data() : nullptr};
   std::vector<uint8_t> packed(packed_size(N, b_bits));
   pack_bits(b, b_bits, packed);
   std::vector<Y> y_packed(T, -1), y_plain(T, -1);
   std::vector<uint64_t> scratch(T);
-  round_packed_column(packed.data(), b_bits, as.data(), prod.data(), offset, first, T, p,
-                      y_packed.data(), scratch.data(), kernel);
-  round_column(b.data(), as.data(), prod.data(), offset, first, T, p, y_plain.data(), nullptr);
+  round_packed_column(packed.data(), b_bits, sum, T, p, y_packed.data(), scratch.data(), kernel);
+  round_column(b.data(), sum, T, p, y_plain.data(), nullptr);
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t want = expected(b[t], as[t], prod[t], offset, first, p);
+    const int64_t want = expected(b[t], lower[t], prev[t], prod[t], sum, limbs, p);
     ASSERT_EQ(y_packed[t], static_cast<Y>(want)) << b_bits << " T=" << T << " t=" << t;
     ASSERT_EQ(y_plain[t], static_cast<Y>(want)) << b_bits << " T=" << T << " t=" << t;
   }
@@ -70,10 +81,10 @@ TEST(ColumnRounding, MatchesTheFormula) {
   for (const auto& set : sets) {
     const RoundingPlan p{set[1] - set[0], set[1], set[2]};
     for (int64_t T : {1, 7, 8, 9, 33, 64})
-      for (bool first : {false, true})
+      for (int limbs : {1, 2, 3})
         for (RoundingKernel kernel : {RoundingKernel::kBest, RoundingKernel::kPortable}) {
-          check<int64_t>(set[0], p, T, first, kernel, rng);
-          if (p.log_q - p.log_delta <= 32) check<int32_t>(set[0], p, T, first, kernel, rng);
+          check<int64_t>(set[0], p, T, limbs, kernel, rng);
+          if (p.log_q - p.log_delta <= 32) check<int32_t>(set[0], p, T, limbs, kernel, rng);
         }
   }
 }

@@ -77,8 +77,10 @@ struct ColumnClient::Keys {
     wipe(noise_master);
     sodium_memzero(secrets.data(), secrets.size());
     sodium_memzero(transformed.data(), transformed.size() * sizeof(double));
-    for (auto& [key, c] : combined)
+    for (auto& [key, c] : combined) {
       sodium_memzero(c.values.data(), c.values.size() * sizeof(int32_t));
+      sodium_memzero(c.narrow.data(), c.narrow.size() * sizeof(int16_t));
+    }
   }
 
   // s_k for k < K, [K][N] in {-1, 0, 1}; derived on first use, with their transformed forms
@@ -115,12 +117,15 @@ struct ColumnClient::Keys {
   Seed secret_master, mask_master, noise_master;
   LargeVector<int8_t> secrets;      // [K][N], grown on demand
   LargeVector<double> transformed;  // [K][N], the secrets' transformed forms
-  // s'_j of a weight and direction, [m][N], and the public bound on their norms. Not kept
-  // transformed like the secrets: at twice the memory (for SmolLM2-135M, 4 GB instead of 2)
-  // that would save one transform of the three in each decryption product.
+  // s'_j of a weight and direction, [m][N], and the public bound on their norms: int16 where the
+  // weight's public bound allows (narrow_combined_secrets(); for SmolLM2-135M about 1 GB in all
+  // instead of 2), else int32. Not kept transformed like the secrets: at twice the memory that
+  // would save one transform of the three in each decryption product.
   struct Combined {
-    LargeVector<int32_t> values;
+    LargeVector<int32_t> values;  // empty when narrow holds them
+    LargeVector<int16_t> narrow;
     double l2_bound = 0;  // combined_secret_l2_bound()
+    bool ready() const { return !values.empty() || !narrow.empty(); }
   };
   std::map<std::pair<uint32_t, Direction>, Combined> combined;
   std::map<uint64_t, Pending> pending;  // requests sent and not yet decrypted, by request id
@@ -353,13 +358,20 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
 
   // s'_j for this weight and direction, computed on first use under these secrets.
   Keys::Combined& combined = keys.combined[{pending.linear_id, pending.direction}];
-  if (combined.values.empty()) {
+  if (!combined.ready()) {
     combined.values = combined_secrets(lin.wq.data(), lin.out, lin.in, forward,
                                        keys.secrets_for(forward ? lin.in : lin.out), N);
     combined.l2_bound = combined_secret_l2_bound(lin.wq.data(), lin.out, lin.in, forward,
                                                  combined.values.data(), N);
+    combined.narrow = narrow_combined_secrets(
+        combined.values, combined_secret_max_bound(lin.wq.data(), lin.out, lin.in, forward, N));
+    if (!combined.narrow.empty()) {
+      sodium_memzero(combined.values.data(), combined.values.size() * sizeof(int32_t));
+      LargeVector<int32_t>().swap(combined.values);
+    }
   }
-  const int32_t* s_out = combined.values.data();
+  const int32_t* s_wide = combined.values.data();
+  const int16_t* s_narrow = combined.narrow.empty() ? nullptr : combined.narrow.data();
   // The mask's product is only needed to within Δ/16: the plan leaves Δ/2 − Δ/4 (noise) − Δ/8
   // (the worker's rounding) for it, so the product's lowest limb may be wide and approximate.
   const FftRingMultiplier mask(keys.mask(request_id, plan.log_q), plan.log_q, combined.l2_bound,
@@ -398,14 +410,17 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
           const int64_t j = j0 + i;
           Y* vi = vals.data() + i * ldv;
           int64_t* erri = residual ? errs.data() + i * ldv : nullptr;
-          mask.multiply(std::span(s_out + j * N, N), as.data(),
-                        [&](const LimbSum& limbs, uint64_t*) {
-                          if (columns.packed)
-                            round_packed_column(columns.packed + j * packed_bytes, plan.log_q_b,
-                                                limbs, T, rounding, vi, b.data());
-                          else
-                            round_column(columns.values + j * N, limbs, T, rounding, vi, erri);
-                        });
+          const auto round = [&](const LimbSum& limbs, uint64_t*) {
+            if (columns.packed)
+              round_packed_column(columns.packed + j * packed_bytes, plan.log_q_b, limbs, T,
+                                  rounding, vi, b.data());
+            else
+              round_column(columns.values + j * N, limbs, T, rounding, vi, erri);
+          };
+          if (s_narrow)
+            mask.multiply(std::span(s_narrow + j * N, N), as.data(), round);
+          else
+            mask.multiply(std::span(s_wide + j * N, N), as.data(), round);
         }
       } catch (...) {
 #pragma omp critical(column_client_failure)

@@ -34,8 +34,13 @@ LargeVector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in,
   return result;
 }
 
-double combined_secret_l2_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
-                                const int32_t* combined, int64_t N) {
+namespace {
+
+// max_j ‖op(W)_j‖₂² and max_j ‖op(W)_j‖₁ over the columns of op(W) (the rows of wq forward).
+struct ColumnNorms {
+  double l1 = 0, l2_squared = 0;
+};
+ColumnNorms largest_column_norms(const int8_t* wq, int64_t out, int64_t in, bool forward) {
   const int64_t m = forward ? out : in;
   std::vector<double> l1(m, 0), l2(m, 0);
   for (int64_t o = 0; o < out; ++o)
@@ -44,8 +49,16 @@ double combined_secret_l2_bound(const int8_t* wq, int64_t out, int64_t in, bool 
       l1[forward ? o : i] += std::abs(w);
       l2[forward ? o : i] += w * w;
     }
-  const double rms_bound =
-      2 * std::sqrt(2.0 * static_cast<double>(N) / 3 * *std::max_element(l2.begin(), l2.end()));
+  return {*std::max_element(l1.begin(), l1.end()), *std::max_element(l2.begin(), l2.end())};
+}
+
+}  // namespace
+
+double combined_secret_l2_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                                const int32_t* combined, int64_t N) {
+  const int64_t m = forward ? out : in;
+  const ColumnNorms norms = largest_column_norms(wq, out, in, forward);
+  const double rms_bound = 2 * std::sqrt(2.0 * static_cast<double>(N) / 3 * norms.l2_squared);
   double largest = 0;  // max_j ‖s'_j‖₂², no early exit
   for (int64_t j = 0; j < m; ++j) {
     double sum = 0;
@@ -56,7 +69,25 @@ double combined_secret_l2_bound(const int8_t* wq, int64_t out, int64_t in, bool 
     largest = std::max(largest, sum);
   }
   if (std::sqrt(largest) <= rms_bound) return rms_bound;
-  return std::sqrt(static_cast<double>(N)) * *std::max_element(l1.begin(), l1.end());
+  return std::sqrt(static_cast<double>(N)) * norms.l1;
+}
+
+double combined_secret_max_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                                 int64_t N) {
+  const int64_t m = forward ? out : in;
+  const double l2_squared = largest_column_norms(wq, out, in, forward).l2_squared;
+  // 2·m·N·exp(−t²/(2L)) = 2^-64  <=>  t² = 2L·(ln(2·m·N) + 64·ln 2)
+  const double log_terms = std::log(2.0 * static_cast<double>(m) * static_cast<double>(N));
+  return std::sqrt(2 * l2_squared * (log_terms + 64 * std::log(2.0)));
+}
+
+LargeVector<int16_t> narrow_combined_secrets(const LargeVector<int32_t>& combined,
+                                             double max_bound) {
+  if (max_bound > 32767) return {};
+  bool fits = true;  // no early exit: the scan takes the same time whatever the values
+  for (const int32_t v : combined) fits &= v >= -32768 && v <= 32767;
+  if (!fits) return {};
+  return LargeVector<int16_t>(combined.begin(), combined.end());
 }
 
 }  // namespace cipherlora

@@ -6,6 +6,8 @@
 //   // secrets [K][N] in {-1, 0, 1}; wq [out, in]; forward: K = in, m = out
 //   LargeVector<int32_t> s_out = combined_secrets(wq, out, in, /*forward=*/true, secrets, N);
 //   // s_out [m][N]: row j = Σ_k op(W)[k, j] · s_k
+//   LargeVector<int16_t> narrow = narrow_combined_secrets(
+//       s_out, combined_secret_max_bound(wq, out, in, true, N));   // empty: keep s_out
 #pragma once
 
 #include <cstdint>
@@ -29,5 +31,20 @@ LargeVector<int32_t> combined_secrets(const int8_t* wq, int64_t out, int64_t in,
 // a column do so anyway, the bound is the worst case √N·max_j ‖op(W)_j‖₁, which always holds.
 double combined_secret_l2_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
                                 const int32_t* combined, int64_t N);
+
+// A bound on |s'_j[c]| over every coefficient of every column that depends only on the public
+// weight and holds except with probability 2^-64 over the secrets: s'_j[c] = Σ_k op(W)[k,j]·s_k[c]
+// is a sum of independent terms in [−|W|, |W|] with mean 0, so by Hoeffding's inequality and a
+// union bound over the m·N coefficients it exceeds t with probability at most
+// 2·m·N·exp(−t²/(2·max_j ‖op(W)_j‖₂²)); the bound is the t that makes this 2^-64.
+double combined_secret_max_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
+                                 int64_t N);
+
+// combined as int16, half the memory and half the bytes each decryption reads, when max_bound
+// (combined_secret_max_bound()) is below 2^15 and every value fits; empty otherwise. Narrowing only
+// where the public bound allows it keeps the choice independent of the secrets except in the
+// 2^-64 event that a value breaks the bound (then the values stay int32).
+LargeVector<int16_t> narrow_combined_secrets(const LargeVector<int32_t>& combined,
+                                             double max_bound);
 
 }  // namespace cipherlora

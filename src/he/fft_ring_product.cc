@@ -170,7 +170,11 @@ void FftRingMultiplier::sum_limbs(const double* tr, double* prods, uint64_t* out
 }
 
 void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out, Reduce reduce) const {
-  multiply(v, out, summing(reduce));
+  multiply_signed(v, out, summing(reduce));
+}
+
+void FftRingMultiplier::multiply(std::span<const int16_t> v, uint64_t* out, Reduce reduce) const {
+  multiply_signed(v, out, summing(reduce));
 }
 
 void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out, Reduce reduce) const {
@@ -183,9 +187,20 @@ void FftRingMultiplier::multiply_transformed(const double* tr, uint64_t* out,
   sum_limbs(tr, scratch.data(), out, last);
 }
 
-// One lease for both the operand's transform and the limbs' products.
 void FftRingMultiplier::multiply(std::span<const int32_t> v, uint64_t* out,
                                  const LastLimb& last) const {
+  multiply_signed(v, out, last);
+}
+
+void FftRingMultiplier::multiply(std::span<const int16_t> v, uint64_t* out,
+                                 const LastLimb& last) const {
+  multiply_signed(v, out, last);
+}
+
+// One lease for both the operand's transform and the limbs' products.
+template <class T>
+void FftRingMultiplier::multiply_signed(std::span<const T> v, uint64_t* out,
+                                        const LastLimb& last) const {
   ScratchLease scratch(state_->pool);
   double* tr = scratch.data() + 2 * state_->n;
   transform_signed(v, tr);

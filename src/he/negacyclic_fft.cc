@@ -152,6 +152,10 @@ void NegacyclicFft::forward_from(std::span<const int32_t> v, double* out) const 
   forward_signed(v, out, fft_avx512_forward_int32);
 }
 
+void NegacyclicFft::forward_from(std::span<const int16_t> v, double* out) const {
+  forward_signed(v, out, fft_avx512_forward_int16);
+}
+
 void NegacyclicFft::forward_from(std::span<const int8_t> v, double* out) const {
   forward_signed(v, out, fft_avx512_forward_int8);
 }

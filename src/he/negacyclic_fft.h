@@ -21,7 +21,7 @@
 // re = a[0, n), im = a[n, N), and so is the inverse's output, the product's coefficients.
 //
 //   const NegacyclicFft& fft = NegacyclicFft::shared(11);   // N = 2048
-//   fft.forward_from(a, at);                  // a: [N] int32 or int8; at: [N] double
+//   fft.forward_from(a, at);                  // a: [N] int32, int16 or int8; at: [N] double
 //   fft.forward_from(b, bt);
 //   fft.inverse_of_product(at, bt, c);        // c: [N] double, a·b's coefficients (unrounded)
 #pragma once
@@ -59,6 +59,7 @@ class NegacyclicFft {
   void forward(double* re, double* im) const;
   // out [N] = (re [n], im [n]) = the transform of signed integers v [N] (folded: no copy).
   void forward_from(std::span<const int32_t> v, double* out) const;
+  void forward_from(std::span<const int16_t> v, double* out) const;
   void forward_from(std::span<const int8_t> v, double* out) const;
   void inverse(double* re, double* im) const;  // includes the 1/n
   // out = inverse(a · b) for transformed a, b: [N] = (re [n], im [n]) each; out [N] likewise,

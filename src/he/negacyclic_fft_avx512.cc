@@ -279,6 +279,17 @@ struct Int32Load {
             _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + n + at)))};
   }
 };
+CIPHERLORA_AVX512_INLINE D widen16(const int16_t* p) {
+  return _mm512_cvtepi32_pd(
+      _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+struct Int16Load {
+  const int16_t* v;
+  int64_t n;
+  CIPHERLORA_AVX512_INLINE C operator()(int64_t at) const {
+    return {widen16(v + at), widen16(v + n + at)};
+  }
+};
 CIPHERLORA_AVX512_INLINE D widen8(const int8_t* p) {
   return _mm512_cvtepi32_pd(
       _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
@@ -350,6 +361,11 @@ CIPHERLORA_AVX512 void fft_avx512_forward(const Tables& t, double* re, double* i
 CIPHERLORA_AVX512 void fft_avx512_forward_int32(const Tables& t, const int32_t* v, double* re,
                                                 double* im) {
   forward(t, Int32Load{v, t.n}, re, im);
+}
+
+CIPHERLORA_AVX512 void fft_avx512_forward_int16(const Tables& t, const int16_t* v, double* re,
+                                                double* im) {
+  forward(t, Int16Load{v, t.n}, re, im);
 }
 
 CIPHERLORA_AVX512 void fft_avx512_forward_int8(const Tables& t, const int8_t* v, double* re,

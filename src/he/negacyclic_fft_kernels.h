@@ -27,6 +27,8 @@ void fft_avx512_forward(const NegacyclicFft::Tables& t, double* re, double* im);
 // The forward of signed integers v [2n], converted as they are read.
 void fft_avx512_forward_int32(const NegacyclicFft::Tables& t, const int32_t* v, double* re,
                               double* im);
+void fft_avx512_forward_int16(const NegacyclicFft::Tables& t, const int16_t* v, double* re,
+                              double* im);
 void fft_avx512_forward_int8(const NegacyclicFft::Tables& t, const int8_t* v, double* re,
                              double* im);
 void fft_avx512_inverse(const NegacyclicFft::Tables& t, double* re, double* im);

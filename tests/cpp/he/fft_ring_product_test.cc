@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,12 @@ TEST(FftRingMultiplier, WideOperandsExactAndWithinTolerance) {
       std::vector<uint64_t> got(n);
       exact.multiply(v, got.data());
       EXPECT_EQ(got, want) << "log_q=" << log_q << " bits=" << bits;
+      if (bits < 16) {  // operands that fit int16 (narrow combined secrets) give the same product
+        const std::vector<int16_t> v16(v.begin(), v.end());
+        std::vector<uint64_t> got16(n);
+        exact.multiply(std::span<const int16_t>(v16), got16.data());
+        EXPECT_EQ(got16, want) << "int16, log_q=" << log_q << " bits=" << bits;
+      }
       for (double tolerance : {4.0, 65536.0}) {
         const FftRingMultiplier approx(a, log_q, l2, tolerance);
         EXPECT_LE(approx.limbs(), exact.limbs());

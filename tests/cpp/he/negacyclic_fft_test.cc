@@ -106,6 +106,37 @@ TEST(NegacyclicFft, ProductsRoundToTheExactResultWellWithinTheBound) {
     }
 }
 
+// forward_from converts exactly, so every integer width gives the transform of the same values,
+// bit for bit, on both kernels.
+TEST(NegacyclicFft, ForwardFromAnyIntegerWidthIsTheSameTransform) {
+  std::mt19937_64 rng(4);
+  for (FftKernel kernel : kernels()) {
+    const NegacyclicFft fft(11, kernel);
+    const int64_t N = fft.degree();
+    std::vector<int8_t> v8(N);
+    std::vector<int16_t> v16(N);
+    for (int64_t i = 0; i < N; ++i) {
+      v16[i] = static_cast<int16_t>(static_cast<int64_t>(rng() % 65536) - 32768);
+      v8[i] = static_cast<int8_t>(static_cast<int64_t>(rng() % 256) - 128);
+    }
+    v16[0] = -32768;
+    v16[1] = 32767;
+    for (const int bits : {8, 16}) {
+      std::vector<double> want(N), got(N);
+      if (bits == 8) {
+        const std::vector<int32_t> wide(v8.begin(), v8.end());
+        fft.forward_from(std::span<const int32_t>(wide), want.data());
+        fft.forward_from(std::span<const int8_t>(v8), got.data());
+      } else {
+        const std::vector<int32_t> wide(v16.begin(), v16.end());
+        fft.forward_from(std::span<const int32_t>(wide), want.data());
+        fft.forward_from(std::span<const int16_t>(v16), got.data());
+      }
+      EXPECT_EQ(got, want) << "int" << bits;
+    }
+  }
+}
+
 TEST(NegacyclicFft, InverseUndoesForward) {
   for (FftKernel kernel : kernels()) {
     const NegacyclicFft fft(11, kernel);

@@ -23,7 +23,7 @@ uint32_t ColumnWorker::add_linear(std::vector<int8_t> wq, int64_t out, int64_t i
 namespace {
 
 // v mod 2^from rounded to `to` bits: round(v / 2^(from − to)) mod 2^to.
-void round_to_bits(std::vector<uint64_t>& v, int from, int to) {
+void round_to_bits(LargeVector<uint64_t>& v, int from, int to) {
   const int shift = from - to;
   if (shift == 0) return;
   const uint64_t half = uint64_t{1} << (shift - 1);

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/aligned_allocator.h"
 #include "tensor/int8_gemm.h"
 
 namespace cipherlora {
@@ -52,7 +53,7 @@ class Mod2kWeights {
   int64_t K_, m_;
   int64_t chunk_;  // rows of K per int8 GEMM (fewer in the last), for exact int32 sums
   // op(W)ᵀ + 128, the unsigned operand of the int8 GEMMs: chunk by chunk, each [m, its rows].
-  std::vector<uint8_t> w_;
+  LargeVector<uint8_t> w_;      // on huge pages from 4 MB: the GEMM reads its rows in tiles
   std::vector<int64_t> w_sum_;  // [chunks, m]: Σ_k op(W)[k, j] over each chunk's rows
 };
 

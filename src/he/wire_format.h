@@ -46,6 +46,8 @@
 #include <span>
 #include <vector>
 
+#include "common/aligned_allocator.h"
+
 namespace cipherlora {
 
 constexpr uint16_t kWireVersion = 2;
@@ -67,7 +69,7 @@ struct EncryptedRequest {
   uint8_t log_q = 0;                          // modulus bits of the computation, 1..64
   uint8_t log_q_b_out = 0;                    // bits the worker rounds its b output to, 1..log_q
   uint32_t columns = 0;                       // K, 1..2^20
-  std::vector<uint64_t> body;                 // [K][N] ciphertext bodies b_k, each < 2^log_q
+  LargeVector<uint64_t> body;                 // [K][N] ciphertext bodies b_k, each < 2^log_q
   bool operator==(const EncryptedRequest&) const = default;
 };
 
@@ -75,7 +77,7 @@ struct EncryptedResponse {
   uint64_t request_id = 0;  // the request's
   uint32_t columns = 0;     // m, 1..2^20
   uint8_t log_n = 0, log_q_b = 0;
-  std::vector<uint64_t> b;  // [m][N], each < 2^log_q_b
+  LargeVector<uint64_t> b;  // [m][N], each < 2^log_q_b
   bool operator==(const EncryptedResponse&) const = default;
 };
 

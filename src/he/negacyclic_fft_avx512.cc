@@ -271,34 +271,24 @@ namespace {
 
 // Loads for the forward's first pass: the transform's own arrays, or signed integers converted
 // as they are read (the fold puts v[0, n) in the real parts and v[n, 2n) in the imaginary ones).
-struct Int32Load {
-  const int32_t* v;
-  int64_t n;
-  CIPHERLORA_AVX512_INLINE C operator()(int64_t at) const {
-    return {_mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + at))),
-            _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + n + at)))};
-  }
-};
-CIPHERLORA_AVX512_INLINE D widen16(const int16_t* p) {
+// (Eight values per widen().)
+CIPHERLORA_AVX512_INLINE D widen(const int32_t* p) {
+  return _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+CIPHERLORA_AVX512_INLINE D widen(const int16_t* p) {
   return _mm512_cvtepi32_pd(
       _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
-struct Int16Load {
-  const int16_t* v;
-  int64_t n;
-  CIPHERLORA_AVX512_INLINE C operator()(int64_t at) const {
-    return {widen16(v + at), widen16(v + n + at)};
-  }
-};
-CIPHERLORA_AVX512_INLINE D widen8(const int8_t* p) {
+CIPHERLORA_AVX512_INLINE D widen(const int8_t* p) {
   return _mm512_cvtepi32_pd(
       _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
-struct Int8Load {
-  const int8_t* v;
+template <class T>
+struct IntLoad {
+  const T* v;
   int64_t n;
   CIPHERLORA_AVX512_INLINE C operator()(int64_t at) const {
-    return {widen8(v + at), widen8(v + n + at)};
+    return {widen(v + at), widen(v + n + at)};
   }
 };
 
@@ -360,17 +350,17 @@ CIPHERLORA_AVX512 void fft_avx512_forward(const Tables& t, double* re, double* i
 
 CIPHERLORA_AVX512 void fft_avx512_forward_int32(const Tables& t, const int32_t* v, double* re,
                                                 double* im) {
-  forward(t, Int32Load{v, t.n}, re, im);
+  forward(t, IntLoad<int32_t>{v, t.n}, re, im);
 }
 
 CIPHERLORA_AVX512 void fft_avx512_forward_int16(const Tables& t, const int16_t* v, double* re,
                                                 double* im) {
-  forward(t, Int16Load{v, t.n}, re, im);
+  forward(t, IntLoad<int16_t>{v, t.n}, re, im);
 }
 
 CIPHERLORA_AVX512 void fft_avx512_forward_int8(const Tables& t, const int8_t* v, double* re,
                                                double* im) {
-  forward(t, Int8Load{v, t.n}, re, im);
+  forward(t, IntLoad<int8_t>{v, t.n}, re, im);
 }
 
 CIPHERLORA_AVX512 void fft_avx512_inverse(const Tables& t, double* re, double* im) {

@@ -10,8 +10,8 @@
 namespace cipherlora {
 namespace {
 
-// Branch-free, so it vectorizes.
-// Coefficients [t0, t0 + count) of the column; b and y are indexed from t0.
+// Coefficients [t0, t0 + count) of the column; b and y are indexed from t0. No branch depends on
+// a value, so it vectorizes.
 template <class Y>
 CIPHERLORA_VECTOR_CLONES void round_plain(const uint64_t* b, const LimbSum& sum, int64_t t0,
                                           int64_t count, int b_shift, int log_q, int d, Y* y,

@@ -78,7 +78,7 @@ struct ColumnClient::Keys {
     sodium_memzero(secrets.data(), secrets.size());
     sodium_memzero(transformed.data(), transformed.size() * sizeof(double));
     for (auto& [key, c] : combined) {
-      sodium_memzero(c.values.data(), c.values.size() * sizeof(int32_t));
+      sodium_memzero(c.wide.data(), c.wide.size() * sizeof(int32_t));
       sodium_memzero(c.narrow.data(), c.narrow.size() * sizeof(int16_t));
     }
   }
@@ -117,17 +117,11 @@ struct ColumnClient::Keys {
   Seed secret_master, mask_master, noise_master;
   LargeVector<int8_t> secrets;      // [K][N], grown on demand
   LargeVector<double> transformed;  // [K][N], the secrets' transformed forms
-  // s'_j of a weight and direction, [m][N], and the public bound on their norms: int16 where the
-  // weight's public bound allows (narrow_combined_secrets(); for SmolLM2-135M about 1 GB in all
-  // instead of 2), else int32. Not kept transformed like the secrets: at twice the memory that
-  // would save one transform of the three in each decryption product.
-  struct Combined {
-    LargeVector<int32_t> values;  // empty when narrow holds them
-    LargeVector<int16_t> narrow;
-    double l2_bound = 0;  // combined_secret_l2_bound()
-    bool ready() const { return !values.empty() || !narrow.empty(); }
-  };
-  std::map<std::pair<uint32_t, Direction>, Combined> combined;
+  // s'_j of each weight and direction, [m][N], and the public bound on their norms: int16 where
+  // the weight's public bound allows (for SmolLM2-135M about 1 GB in all instead of 2), else
+  // int32. Not kept transformed like the secrets: at twice the memory that would save one
+  // transform of the three in each decryption product.
+  std::map<std::pair<uint32_t, Direction>, CombinedSecrets> combined;
   std::map<uint64_t, Pending> pending;  // requests sent and not yet decrypted, by request id
   uint64_t requests = 0;  // the KDF index of the next request: never reused under these secrets
 };
@@ -357,20 +351,11 @@ void ColumnClient::decrypt_columns(uint64_t request_id, const ColumnPlan& plan, 
                  "does not match request " + std::to_string(request_id));
 
   // s'_j for this weight and direction, computed on first use under these secrets.
-  Keys::Combined& combined = keys.combined[{pending.linear_id, pending.direction}];
-  if (!combined.ready()) {
-    combined.values = combined_secrets(lin.wq.data(), lin.out, lin.in, forward,
-                                       keys.secrets_for(forward ? lin.in : lin.out), N);
-    combined.l2_bound = combined_secret_l2_bound(lin.wq.data(), lin.out, lin.in, forward,
-                                                 combined.values.data(), N);
-    combined.narrow = narrow_combined_secrets(
-        combined.values, combined_secret_max_bound(lin.wq.data(), lin.out, lin.in, forward, N));
-    if (!combined.narrow.empty()) {
-      sodium_memzero(combined.values.data(), combined.values.size() * sizeof(int32_t));
-      LargeVector<int32_t>().swap(combined.values);
-    }
-  }
-  const int32_t* s_wide = combined.values.data();
+  CombinedSecrets& combined = keys.combined[{pending.linear_id, pending.direction}];
+  if (combined.empty())
+    combined = combined_secrets(lin.wq.data(), lin.out, lin.in, forward,
+                                keys.secrets_for(forward ? lin.in : lin.out), N);
+  const int32_t* s_wide = combined.wide.data();
   const int16_t* s_narrow = combined.narrow.empty() ? nullptr : combined.narrow.data();
   // The mask's product is only needed to within Δ/16: the plan leaves Δ/2 − Δ/4 (noise) − Δ/8
   // (the worker's rounding) for it, so the product's lowest limb may be wide and approximate.

@@ -1,6 +1,6 @@
 // The combined secrets against their definition Σ_k op(W)[k, j]·s_k written out here, in both
-// directions; their public bounds against the formulas and against the values they bound; and
-// the int16 form taken exactly when the public bound allows it and every value fits.
+// directions and both storage widths; their public bounds against the formulas and against the
+// values they bound; and the int32 fallback when values break the public bound.
 #include "he/combined_secret.h"
 
 #include <gtest/gtest.h>
@@ -35,23 +35,62 @@ std::vector<int8_t> random_secrets(int64_t K, int64_t N, std::mt19937_64& rng) {
   return s;
 }
 
-TEST(CombinedSecrets, AreTheWeightedSumsOfTheSecretsBothWays) {
+// The value of s'_j[c] that `got` holds, whichever width it was kept in.
+int64_t value(const CombinedSecrets& got, int64_t at) {
+  return got.narrow.empty() ? got.wide[at] : got.narrow[at];
+}
+
+// Checks every coefficient against the definition; returns max_j ‖s'_j‖₂.
+double check_against_definition(const Weight& w, bool forward, const std::vector<int8_t>& s,
+                                int64_t N, const CombinedSecrets& got) {
+  const int64_t K = forward ? w.in : w.out, m = forward ? w.out : w.in;
+  EXPECT_NE(got.narrow.empty(), got.wide.empty());  // exactly one width
+  EXPECT_EQ(static_cast<int64_t>(got.narrow.size() + got.wide.size()), m * N);
+  double largest = 0;
+  for (int64_t j = 0; j < m; ++j) {
+    double norm = 0;
+    for (int64_t c = 0; c < N; ++c) {
+      int64_t want = 0;
+      for (int64_t k = 0; k < K; ++k) want += int64_t{w.op(k, j, forward)} * s[k * N + c];
+      EXPECT_EQ(value(got, j * N + c), want) << "forward " << forward << " j=" << j << " c=" << c;
+      norm += static_cast<double>(want) * want;
+    }
+    largest = std::max(largest, std::sqrt(norm));
+  }
+  return largest;
+}
+
+double max_column_norm(const Weight& w, bool forward, int p) {  // max_j ‖op(W)_j‖_p^p
+  const int64_t K = forward ? w.in : w.out, m = forward ? w.out : w.in;
+  double best = 0;
+  for (int64_t j = 0; j < m; ++j) {
+    double sum = 0;
+    for (int64_t k = 0; k < K; ++k)
+      sum += std::pow(std::abs(static_cast<double>(w.op(k, j, forward))), p);
+    best = std::max(best, sum);
+  }
+  return best;
+}
+
+TEST(CombinedSecrets, AreTheWeightedSumsOfTheSecretsInEitherWidth) {
   std::mt19937_64 rng(1);
   const int64_t N = 64;
-  const Weight w = random_weight(5, 37, 127, rng);
-  for (const bool forward : {true, false}) {
-    const int64_t K = forward ? w.in : w.out, m = forward ? w.out : w.in;
-    const std::vector<int8_t> s = random_secrets(K, N, rng);
-    const LargeVector<int32_t> got =
-        combined_secrets(w.wq.data(), w.out, w.in, forward, s.data(), N);
-    ASSERT_EQ(static_cast<int64_t>(got.size()), m * N);
-    for (int64_t j = 0; j < m; ++j)
-      for (int64_t c = 0; c < N; ++c) {
-        int64_t want = 0;
-        for (int64_t k = 0; k < K; ++k) want += int64_t{w.op(k, j, forward)} * s[k * N + c];
-        ASSERT_EQ(got[j * N + c], want) << "forward " << forward << " j=" << j << " c=" << c;
-      }
-  }
+  // Short columns: the public bound allows int16. Columns of 3000 weights of ±127: it does not
+  // (about 46,600). Both directions: K is `in` forward and `out` backward.
+  const Weight short_w = random_weight(45, 37, 127, rng);
+  const Weight long_forward = random_weight(3, 3000, 127, rng);
+  const Weight long_backward = random_weight(3000, 3, 127, rng);
+  for (const bool forward : {true, false})
+    for (const bool wide : {false, true}) {
+      const Weight& w = !wide ? short_w : forward ? long_forward : long_backward;
+      const int64_t K = forward ? w.in : w.out;
+      const std::vector<int8_t> s = random_secrets(K, N, rng);
+      const CombinedSecrets got = combined_secrets(w.wq.data(), w.out, w.in, forward, s.data(), N);
+      EXPECT_EQ(got.wide.empty(), !wide) << "forward " << forward << " K=" << K;
+      const double largest = check_against_definition(w, forward, s, N, got);
+      EXPECT_EQ(got.l2_bound,
+                combined_secret_l2_bound(w.wq.data(), w.out, w.in, forward, largest, N));
+    }
 }
 
 TEST(CombinedSecrets, BoundsFollowTheirFormulasAndHold) {
@@ -60,42 +99,23 @@ TEST(CombinedSecrets, BoundsFollowTheirFormulasAndHold) {
   const Weight w = random_weight(24, 300, 60, rng);
   for (const bool forward : {true, false}) {
     const int64_t K = forward ? w.in : w.out, m = forward ? w.out : w.in;
-    double l1 = 0, l2 = 0;  // max over columns j of op(W)
-    for (int64_t j = 0; j < m; ++j) {
-      double a = 0, b = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        const double v = w.op(k, j, forward);
-        a += std::abs(v);
-        b += v * v;
-      }
-      l1 = std::max(l1, a);
-      l2 = std::max(l2, b);
-    }
+    const double l1 = max_column_norm(w, forward, 1), l2 = max_column_norm(w, forward, 2);
     const std::vector<int8_t> s = random_secrets(K, N, rng);
-    LargeVector<int32_t> c = combined_secrets(w.wq.data(), w.out, w.in, forward, s.data(), N);
-    double largest_l2 = 0, largest = 0;
-    for (int64_t j = 0; j < m; ++j) {
-      double sum = 0;
-      for (int64_t t = 0; t < N; ++t) {
-        const double v = c[j * N + t];
-        sum += v * v;
-        largest = std::max(largest, std::abs(v));
-      }
-      largest_l2 = std::max(largest_l2, std::sqrt(sum));
-    }
+    const CombinedSecrets c = combined_secrets(w.wq.data(), w.out, w.in, forward, s.data(), N);
+    double largest = 0;
+    for (int64_t i = 0; i < m * N; ++i) largest = std::max(largest, std::abs(double(value(c, i))));
     // ‖s'_j‖₂ <= 2·√(2N/3)·max_j ‖op(W)_j‖₂, which random secrets keep to.
     const double rms = 2 * std::sqrt(2.0 * N / 3 * l2);
-    EXPECT_DOUBLE_EQ(combined_secret_l2_bound(w.wq.data(), w.out, w.in, forward, c.data(), N), rms);
-    EXPECT_LE(largest_l2, rms);
+    EXPECT_DOUBLE_EQ(c.l2_bound, rms);
+    // Past it (not with these secrets) the bound falls back to the worst case √N·‖W‖₁.
+    EXPECT_DOUBLE_EQ(combined_secret_l2_bound(w.wq.data(), w.out, w.in, forward, rms, N), rms);
+    EXPECT_DOUBLE_EQ(combined_secret_l2_bound(w.wq.data(), w.out, w.in, forward, rms + 1, N),
+                     std::sqrt(double(N)) * l1);
     // Hoeffding with a 2^-64 union bound: t = √(2L·(ln(2mN) + 64·ln 2)).
     const double max_bound = combined_secret_max_bound(w.wq.data(), w.out, w.in, forward, N);
     EXPECT_NEAR(max_bound, std::sqrt(2 * l2 * (std::log(2.0 * m * N) + 64 * std::log(2.0))),
                 1e-9 * max_bound);
     EXPECT_LE(largest, max_bound);
-    // A column past the rms bound (not from these secrets) falls back to the worst case √N·‖W‖₁.
-    std::fill(c.begin(), c.begin() + N, static_cast<int32_t>(rms));
-    EXPECT_DOUBLE_EQ(combined_secret_l2_bound(w.wq.data(), w.out, w.in, forward, c.data(), N),
-                     std::sqrt(double(N)) * l1);
   }
 }
 
@@ -109,16 +129,19 @@ TEST(CombinedSecrets, PublicMaxBoundAtRealAndBenchmarkShapes) {
   EXPECT_GT(combined_secret_max_bound(large.wq.data(), 8, 4096, true, 2048), 32767);
 }
 
-TEST(CombinedSecrets, NarrowOnlyWhenTheBoundAndEveryValueFit) {
-  LargeVector<int32_t> c = {-32768, 32767, 0, 5, -7, 1000};
-  const LargeVector<int16_t> narrow = narrow_combined_secrets(c, 32767);
-  ASSERT_EQ(narrow.size(), c.size());
-  for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(narrow[i], c[i]);
-  EXPECT_TRUE(narrow_combined_secrets(c, 32768).empty());  // the public bound decides first
-  c[3] = 32768;  // the 2^-64 event: a value past the bound keeps the int32 form
-  EXPECT_TRUE(narrow_combined_secrets(c, 30000).empty());
-  c[3] = -32769;
-  EXPECT_TRUE(narrow_combined_secrets(c, 30000).empty());
+// The 2^-64 event, forced: "secrets" of all ones (no real secret looks like this) make s'_j the
+// column sums, 400·127 = 50,800, past a public bound of about 25,000: the values stay int32.
+TEST(CombinedSecrets, ValuesPastThePublicBoundStayInt32) {
+  const int64_t N = 64;
+  const Weight w{1, 400, std::vector<int8_t>(400, 127)};
+  ASSERT_LT(combined_secret_max_bound(w.wq.data(), 1, 400, true, N), 32768);
+  const std::vector<int8_t> ones(400 * N, 1);
+  const CombinedSecrets got = combined_secrets(w.wq.data(), 1, 400, true, ones.data(), N);
+  ASSERT_TRUE(got.narrow.empty());
+  ASSERT_EQ(got.wide.size(), static_cast<size_t>(N));
+  for (int64_t c = 0; c < N; ++c) EXPECT_EQ(got.wide[c], 400 * 127);
+  // ‖s'‖₂ = √N·50,800 exceeds the rms bound: the worst-case bound is used.
+  EXPECT_DOUBLE_EQ(got.l2_bound, std::sqrt(double(N)) * 400 * 127);
 }
 
 }  // namespace

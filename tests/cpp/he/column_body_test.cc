@@ -12,23 +12,14 @@
 #include <vector>
 
 #include "he/bit_packing.h"
+#include "he/bits_reference.h"
 
 namespace cipherlora {
 namespace {
 
-uint64_t mask(int bits) {
-  return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-}
-
-int64_t nearest(double c) {  // half away from zero
-  return static_cast<int64_t>(std::trunc(c + std::copysign(0.5, c)));
-}
-
-// Products near and at halves, and large ones.
-double limb_product(int64_t n, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  return n % 4 == 0 ? std::ldexp(u(rng), 40) : std::floor(u(rng) * 1000) + (n % 3) * 0.5;
-}
+using test::limb_product;
+using test::low_bits;
+using test::nearest;
 
 TEST(ColumnBody, MatchesTheFormulaUnpackedAndPacked) {
   std::mt19937_64 rng(5);
@@ -58,7 +49,7 @@ TEST(ColumnBody, MatchesTheFormulaUnpackedAndPacked) {
                        static_cast<uint64_t>(int64_t{e[n]}) + message;
           if (limbs >= 2) v += static_cast<uint64_t>(nearest(prev[n])) << prev_offset;
           if (limbs >= 3) v += lower[n];
-          want[n] = v & mask(log_q);
+          want[n] = v & low_bits(log_q);
         }
         SCOPED_TRACE("log_q " + std::to_string(log_q) + " T " + std::to_string(T) + " limbs " +
                      std::to_string(limbs));

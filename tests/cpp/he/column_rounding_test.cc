@@ -12,17 +12,14 @@
 #include <vector>
 
 #include "he/bit_packing.h"
+#include "he/bits_reference.h"
 
 namespace cipherlora {
 namespace {
 
-uint64_t mask(int bits) {
-  return bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-}
-
-int64_t nearest(double c) {  // half away from zero
-  return static_cast<int64_t>(std::trunc(c + std::copysign(0.5, c)));
-}
+using test::limb_product;
+using test::low_bits;
+using test::nearest;
 
 // y = the (log_q − d)-bit two's complement value of round(phase / 2^d), phase =
 // (b·2^b_shift − product) mod 2^log_q, product = lower + nearest(prev)·2^prev_offset +
@@ -32,9 +29,9 @@ int64_t expected(uint64_t b, uint64_t lower, double prev, double prod, const Lim
   uint64_t product = static_cast<uint64_t>(nearest(prod)) << sum.offset;
   if (limbs >= 2) product += static_cast<uint64_t>(nearest(prev)) << sum.prev_offset;
   if (limbs >= 3) product += lower;
-  const uint64_t phase = ((b << p.b_shift) - product) & mask(p.log_q);
+  const uint64_t phase = ((b << p.b_shift) - product) & low_bits(p.log_q);
   const uint64_t rounded =
-      ((phase + (uint64_t{1} << (p.log_delta - 1))) & mask(p.log_q)) >> p.log_delta;
+      ((phase + (uint64_t{1} << (p.log_delta - 1))) & low_bits(p.log_q)) >> p.log_delta;
   const int y_bits = p.log_q - p.log_delta;
   const uint64_t top = uint64_t{1} << (y_bits - 1);
   return rounded >= top ? static_cast<int64_t>(rounded) - (int64_t{1} << y_bits)
@@ -47,13 +44,11 @@ void check(int b_bits, const RoundingPlan& p, int64_t T, int limbs, RoundingKern
   const int64_t N = 64;  // a column of the wire holds N coefficients; T <= N are rounded
   std::vector<uint64_t> b(N), lower(N);
   std::vector<double> prod(N), prev(N);
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
   for (int64_t t = 0; t < N; ++t) {
-    b[t] = rng() & mask(b_bits);
+    b[t] = rng() & low_bits(b_bits);
     lower[t] = rng();
-    // Products near and at halves, and large ones.
-    prod[t] = t % 4 == 0 ? std::ldexp(u(rng), 40) : std::floor(u(rng) * 1000) + (t % 3) * 0.5;
-    prev[t] = t % 4 == 1 ? std::ldexp(u(rng), 40) : std::floor(u(rng) * 1000) + (t % 3) * 0.5;
+    prod[t] = limb_product(t, rng);
+    prev[t] = limb_product(t + 3, rng);  // large where prod is not
   }
   const LimbSum sum{.prod = prod.data(),
                     .offset = static_cast<int>(rng() % 30),

@@ -9,13 +9,12 @@
 #include <vector>
 
 #include "common/error.h"
+#include "he/bits_reference.h"
 
 namespace cipherlora {
 namespace {
 
-uint64_t mask_of(int log_q) {
-  return log_q == 64 ? ~uint64_t{0} : (uint64_t{1} << log_q) - 1;
-}
+using test::low_bits;
 
 // The reference: schoolbook a·v mod (x^N + 1, 2^log_q) in wrapping uint64 arithmetic.
 std::vector<uint64_t> schoolbook(const std::vector<uint64_t>& a, const std::vector<int32_t>& v,
@@ -28,7 +27,7 @@ std::vector<uint64_t> schoolbook(const std::vector<uint64_t>& a, const std::vect
     for (size_t i = 0; i < n - j; ++i) c[i + j] += w * a[i];
     for (size_t i = n - j; i < n; ++i) c[i + j - n] -= w * a[i];
   }
-  for (auto& x : c) x &= mask_of(log_q);
+  for (auto& x : c) x &= low_bits(log_q);
   return c;
 }
 
@@ -43,7 +42,7 @@ std::vector<uint64_t> make_mask(int64_t n, int log_q, const std::string& kind, u
   std::mt19937_64 rng(seed);
   std::vector<uint64_t> a(n);
   const uint64_t half = uint64_t{1} << (log_q - 1);
-  for (auto& x : a) x = kind == "random" ? rng() & mask_of(log_q) : (rng() % 2 ? half : half - 1);
+  for (auto& x : a) x = kind == "random" ? rng() & low_bits(log_q) : (rng() % 2 ? half : half - 1);
   return a;
 }
 

@@ -7,10 +7,13 @@
 #include <vector>
 
 #include "common/error.h"
+#include "he/bits_reference.h"
 #include "tensor/threads.h"
 
 namespace cipherlora {
 namespace {
+
+using test::low_bits;
 
 enum class Fill { kRandom, kMax, kZero };  // coefficients: uniform, all 2^log_q - 1, all 0
 
@@ -30,10 +33,6 @@ std::string describe(const Case& c) {
          " w=" + std::to_string(c.w_const);
 }
 
-uint64_t mask_of(int log_q) {
-  return log_q == 64 ? ~uint64_t{0} : (uint64_t{1} << log_q) - 1;
-}
-
 struct Operands {
   std::vector<std::vector<uint64_t>> in;  // count × [K, N]
   std::vector<int8_t> W;                  // [m, K] if trans_w else [K, m]
@@ -46,9 +45,9 @@ Operands make_operands(const Case& c, uint32_t seed) {
   for (auto& x : o.in) {
     x.resize(c.K * c.N);
     for (auto& v : x)
-      v = c.coeffs == Fill::kMax    ? mask_of(c.log_q)
+      v = c.coeffs == Fill::kMax    ? low_bits(c.log_q)
           : c.coeffs == Fill::kZero ? 0
-                                    : rng() & mask_of(c.log_q);
+                                    : rng() & low_bits(c.log_q);
   }
   o.W.resize(c.K * c.m);
   for (auto& w : o.W)
@@ -68,7 +67,7 @@ std::vector<std::vector<uint64_t>> naive_products(const Case& c, const Operands&
         const uint64_t* x = o.in[ci].data() + k * c.N;
         for (int64_t n = 0; n < c.N; ++n) y[n] += wu * x[n];
       }
-      for (int64_t n = 0; n < c.N; ++n) y[n] &= mask_of(c.log_q);
+      for (int64_t n = 0; n < c.N; ++n) y[n] &= low_bits(c.log_q);
     }
   return out;
 }
@@ -190,7 +189,7 @@ TEST(Mod2kGemm, ResidentWeightsServeManyCalls) {
             const auto want = naive_products(c, o);
             std::mt19937_64 rng(seed);
             for (auto& x : o.in)
-              for (auto& v : x) v |= rng() & ~mask_of(log_q);  // unreduced inputs
+              for (auto& v : x) v |= rng() & ~low_bits(log_q);  // unreduced inputs
             std::vector<std::vector<uint64_t>> got(count, std::vector<uint64_t>(m * N, 1));
             std::vector<const uint64_t*> in_ptrs;
             std::vector<uint64_t*> out_ptrs;

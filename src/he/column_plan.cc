@@ -45,18 +45,20 @@ void check_weight_shape(const std::vector<int8_t>& wq, int64_t out, int64_t in, 
 ColumnPlan plan_for_weight(const int8_t* wq, int64_t out, int64_t in, bool forward,
                            int64_t x_bound) {
   require(out > 0 && in > 0, "encrypted product: empty weight");
-  // L1 and L2 norms of every column of op(W): rows of wq forward, its columns backward.
+  const WeightNorms norms = largest_column_norms(wq, out, in, forward);
+  return plan_columns(forward ? in : out, x_bound, norms.l1, std::sqrt(norms.l2_squared));
+}
+
+WeightNorms largest_column_norms(const int8_t* wq, int64_t out, int64_t in, bool forward) {
   const int64_t m = forward ? out : in;
-  std::vector<double> l1(m), l2(m);
-  for (int64_t j = 0; j < out; ++j)
+  std::vector<double> l1(m, 0), l2(m, 0);
+  for (int64_t o = 0; o < out; ++o)
     for (int64_t i = 0; i < in; ++i) {
-      const double v = wq[j * in + i];
-      const int64_t col = forward ? j : i;
-      l1[col] += std::abs(v);
-      l2[col] += v * v;
+      const double w = wq[o * in + i];
+      l1[forward ? o : i] += std::abs(w);
+      l2[forward ? o : i] += w * w;
     }
-  return plan_columns(forward ? in : out, x_bound, *std::max_element(l1.begin(), l1.end()),
-                      std::sqrt(*std::max_element(l2.begin(), l2.end())));
+  return {*std::max_element(l1.begin(), l1.end()), *std::max_element(l2.begin(), l2.end())};
 }
 
 }  // namespace cipherlora

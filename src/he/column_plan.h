@@ -51,6 +51,14 @@ struct ColumnPlan {
 // column of op(W) [K, m] (a sum over k). Throws Error when no parameter set can hold the product.
 ColumnPlan plan_columns(int64_t K, int64_t x_bound, double w_l1_max, double w_l2_max);
 
+// The largest L1 norm and squared L2 norm over the columns of op(W) (the rows of wq [out, in]
+// forward, its columns backward): what the plan and the combined secrets' public bounds are
+// built from.
+struct WeightNorms {
+  double l1 = 0, l2_squared = 0;
+};
+WeightNorms largest_column_norms(const int8_t* wq, int64_t out, int64_t in, bool forward);
+
 // Error unless wq holds out·in values with out, in > 0; `who` prefixes the message ("worker").
 // Both ends register the same weights, so they check them the same way.
 void check_weight_shape(const std::vector<int8_t>& wq, int64_t out, int64_t in, const char* who);

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "common/aligned_allocator.h"
+#include "he/column_plan.h"
 
 namespace cipherlora {
 
@@ -31,21 +32,21 @@ struct CombinedSecrets {
 CombinedSecrets combined_secrets(const int8_t* wq, int64_t out, int64_t in, bool forward,
                                  const int8_t* secrets, int64_t N);
 
-// A bound on ‖s'_j‖₂ over the columns that depends only on the public weight, so that what is
-// built from it (the limbs of the client's FFT products) says nothing about the secrets: twice the
-// root-mean-square norm, 2·√(2N/3)·max_j ‖op(W)_j‖₂, if largest_norm (the actual max_j ‖s'_j‖₂)
-// is within it. For uniform ternary secrets E‖s'_j‖₂² = (2/3)·N·‖op(W)_j‖₂², a sum of N
-// independent terms that exceeds four times its mean with negligible probability; should a column
-// do so anyway, the bound is the worst case √N·max_j ‖op(W)_j‖₁, which always holds.
-double combined_secret_l2_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
-                                double largest_norm, int64_t N);
+// A bound on ‖s'_j‖₂ over the columns that depends only on the public weight (its norms,
+// largest_column_norms()), so that what is built from it (the limbs of the client's FFT products)
+// says nothing about the secrets: twice the root-mean-square norm, 2·√(2N/3)·max_j ‖op(W)_j‖₂, if
+// largest_norm (the actual max_j ‖s'_j‖₂) is within it. For uniform ternary secrets E‖s'_j‖₂² =
+// (2/3)·N·‖op(W)_j‖₂², a sum of N independent terms that exceeds four times its mean with
+// negligible probability; should a column do so anyway, the bound is the worst case √N·max_j
+// ‖op(W)_j‖₁, which always holds.
+double combined_secret_l2_bound(const WeightNorms& norms, double largest_norm, int64_t N);
 
 // A bound on |s'_j[c]| over every coefficient of every column that depends only on the public
 // weight and holds except with probability 2^-64 over the secrets: s'_j[c] = Σ_k op(W)[k,j]·s_k[c]
 // is a sum of independent terms in [−|W|, |W|] with mean 0, so by Hoeffding's inequality and a
 // union bound over the m·N coefficients it exceeds t with probability at most
-// 2·m·N·exp(−t²/(2·max_j ‖op(W)_j‖₂²)); the bound is the t that makes this 2^-64.
-double combined_secret_max_bound(const int8_t* wq, int64_t out, int64_t in, bool forward,
-                                 int64_t N);
+// 2·m·N·exp(−t²/(2·max_j ‖op(W)_j‖₂²)); the bound is the t that makes this 2^-64. m: the columns
+// of op(W).
+double combined_secret_max_bound(const WeightNorms& norms, int64_t m, int64_t N);
 
 }  // namespace cipherlora

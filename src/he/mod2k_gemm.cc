@@ -366,13 +366,30 @@ Mod2kWeights::Mod2kWeights(Int8Kernel kernel, const int8_t* W, int64_t K, int64_
   // Chunk by chunk so that each GEMM's operand is dense (oneDNN's brgemm needs lda = K).
   for (int64_t k0 = 0; k0 < K; k0 += chunk_) {
     const int64_t kc = std::min(chunk_, K - k0);
-    for (int64_t j = 0; j < m; ++j)
-      for (int64_t k = k0; k < k0 + kc; ++k) {
-        const int8_t w = trans_w ? W[j * K + k] : W[k * m + j];
-        w_[m * k0 + j * kc + k - k0] = static_cast<uint8_t>(w + 128);
-        w_sum_[k0 / chunk_ * m + j] += w;
-      }
+    uint8_t* rows = w_.data() + m * k0;
+    shifted_weight_rows(W, K, m, trans_w, k0, kc, rows);
+    for (int64_t j = 0; j < m; ++j) {
+      int64_t sum = 0;  // Σ_k (w + 128), less 128 per term
+      for (int64_t k = 0; k < kc; ++k) sum += rows[j * kc + k];
+      w_sum_[k0 / chunk_ * m + j] = sum - 128 * kc;
+    }
   }
+}
+
+void shifted_weight_rows(const int8_t* W, int64_t K, int64_t m, bool trans_w, int64_t k0,
+                         int64_t kc, uint8_t* dst) {
+  if (trans_w) {  // W [m, K]: row j of W' is a stretch of row j of W
+    for (int64_t j = 0; j < m; ++j)
+      for (int64_t k = 0; k < kc; ++k)
+        dst[j * kc + k] = static_cast<uint8_t>(W[j * K + k0 + k] + 128);
+    return;
+  }
+  constexpr int64_t kBlock = 64;  // W [K, m] -> dst [m, kc]
+  for (int64_t kb = 0; kb < kc; kb += kBlock)
+    for (int64_t jb = 0; jb < m; jb += kBlock)
+      for (int64_t k = kb; k < std::min(kb + kBlock, kc); ++k)
+        for (int64_t j = jb; j < std::min(jb + kBlock, m); ++j)
+          dst[j * kc + k] = static_cast<uint8_t>(W[(k0 + k) * m + j] + 128);
 }
 
 void Mod2kWeights::products(int count, const uint64_t* const* in, int64_t N, int log_q,

@@ -57,6 +57,12 @@ class Mod2kWeights {
   std::vector<int64_t> w_sum_;  // [chunks, m]: Σ_k op(W)[k, j] over each chunk's rows
 };
 
+// dst [m, kc] = op(W)ᵀ + 128 as u8 for rows [k0, k0 + kc) of op(W) [K, m], W stored [m, K] when
+// trans_w, else [K, m]: the unsigned operand W' of the u8 × s8 products (here, and in the client's
+// combined secrets). The transposing case moves 64 × 64 blocks.
+void shifted_weight_rows(const int8_t* W, int64_t K, int64_t m, bool trans_w, int64_t k0,
+                         int64_t kc, uint8_t* dst);
+
 // One-shot form of Mod2kWeights(kernel, W, K, m, trans_w).products(count, in, N, log_q, out).
 void mod2k_products(Int8Kernel kernel, int count, const uint64_t* const* in, int64_t K, int64_t N,
                     const int8_t* W, int64_t m, bool trans_w, int log_q, uint64_t* const* out);

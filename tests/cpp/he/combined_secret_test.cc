@@ -89,7 +89,8 @@ TEST(CombinedSecrets, AreTheWeightedSumsOfTheSecretsInEitherWidth) {
       EXPECT_EQ(got.wide.empty(), !wide) << "forward " << forward << " K=" << K;
       const double largest = check_against_definition(w, forward, s, N, got);
       EXPECT_EQ(got.l2_bound,
-                combined_secret_l2_bound(w.wq.data(), w.out, w.in, forward, largest, N));
+                combined_secret_l2_bound(largest_column_norms(w.wq.data(), w.out, w.in, forward),
+                                         largest, N));
     }
 }
 
@@ -100,6 +101,9 @@ TEST(CombinedSecrets, BoundsFollowTheirFormulasAndHold) {
   for (const bool forward : {true, false}) {
     const int64_t K = forward ? w.in : w.out, m = forward ? w.out : w.in;
     const double l1 = max_column_norm(w, forward, 1), l2 = max_column_norm(w, forward, 2);
+    const WeightNorms norms = largest_column_norms(w.wq.data(), w.out, w.in, forward);
+    EXPECT_EQ(norms.l1, l1);  // integer sums: exact
+    EXPECT_EQ(norms.l2_squared, l2);
     const std::vector<int8_t> s = random_secrets(K, N, rng);
     const CombinedSecrets c = combined_secrets(w.wq.data(), w.out, w.in, forward, s.data(), N);
     double largest = 0;
@@ -108,11 +112,10 @@ TEST(CombinedSecrets, BoundsFollowTheirFormulasAndHold) {
     const double rms = 2 * std::sqrt(2.0 * N / 3 * l2);
     EXPECT_DOUBLE_EQ(c.l2_bound, rms);
     // Past it (not with these secrets) the bound falls back to the worst case √N·‖W‖₁.
-    EXPECT_DOUBLE_EQ(combined_secret_l2_bound(w.wq.data(), w.out, w.in, forward, rms, N), rms);
-    EXPECT_DOUBLE_EQ(combined_secret_l2_bound(w.wq.data(), w.out, w.in, forward, rms + 1, N),
-                     std::sqrt(double(N)) * l1);
+    EXPECT_DOUBLE_EQ(combined_secret_l2_bound(norms, rms, N), rms);
+    EXPECT_DOUBLE_EQ(combined_secret_l2_bound(norms, rms + 1, N), std::sqrt(double(N)) * l1);
     // Hoeffding with a 2^-64 union bound: t = √(2L·(ln(2mN) + 64·ln 2)).
-    const double max_bound = combined_secret_max_bound(w.wq.data(), w.out, w.in, forward, N);
+    const double max_bound = combined_secret_max_bound(norms, m, N);
     EXPECT_NEAR(max_bound, std::sqrt(2 * l2 * (std::log(2.0 * m * N) + 64 * std::log(2.0))),
                 1e-9 * max_bound);
     EXPECT_LE(largest, max_bound);
@@ -124,9 +127,13 @@ TEST(CombinedSecrets, BoundsFollowTheirFormulasAndHold) {
 TEST(CombinedSecrets, PublicMaxBoundAtRealAndBenchmarkShapes) {
   std::mt19937_64 rng(3);
   const Weight small = random_weight(64, 576, 83, rng);  // uniform ±83: RMS 48
-  EXPECT_LT(combined_secret_max_bound(small.wq.data(), 64, 576, true, 2048), 32767);
+  EXPECT_LT(
+      combined_secret_max_bound(largest_column_norms(small.wq.data(), 64, 576, true), 64, 2048),
+      32767);
   const Weight large = random_weight(8, 4096, 127, rng);
-  EXPECT_GT(combined_secret_max_bound(large.wq.data(), 8, 4096, true, 2048), 32767);
+  EXPECT_GT(
+      combined_secret_max_bound(largest_column_norms(large.wq.data(), 8, 4096, true), 8, 2048),
+      32767);
 }
 
 // The 2^-64 event, forced: "secrets" of all ones (no real secret looks like this) make s'_j the
@@ -134,7 +141,8 @@ TEST(CombinedSecrets, PublicMaxBoundAtRealAndBenchmarkShapes) {
 TEST(CombinedSecrets, ValuesPastThePublicBoundStayInt32) {
   const int64_t N = 64;
   const Weight w{1, 400, std::vector<int8_t>(400, 127)};
-  ASSERT_LT(combined_secret_max_bound(w.wq.data(), 1, 400, true, N), 32768);
+  ASSERT_LT(combined_secret_max_bound(largest_column_norms(w.wq.data(), 1, 400, true), 1, N),
+            32768);
   const std::vector<int8_t> ones(400 * N, 1);
   const CombinedSecrets got = combined_secrets(w.wq.data(), 1, 400, true, ones.data(), N);
   ASSERT_TRUE(got.narrow.empty());
